@@ -1,0 +1,178 @@
+"""The search-space contract shared by every space, and the space registry.
+
+An architecture ("cell") is an immutable, hashable value (a frozen dataclass with tuples inside);
+a :class:`SearchSpace` is a stateless toolbox of operations on such values.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch, Data
+
+Arch = Hashable
+
+_REGISTRY: dict[str, Callable[[], SearchSpace]] = {}
+
+
+class SearchSpace(ABC):
+    """Base class of search spaces.
+
+    Subclasses set :attr:`name`, :attr:`arch_type` and :attr:`op_vocab` (the node-feature
+    vocabulary used by :meth:`to_graph`, fixed per space) and implement the abstract methods.
+    """
+
+    #: Registry name, e.g. ``"nasbench201"``.
+    name: str = ""
+    #: The frozen dataclass type of this space's architectures.
+    arch_type: type = object
+    #: Node types of :meth:`to_graph`, in one-hot column order.
+    op_vocab: tuple[str, ...] = ()
+
+    # ----------------------------------------------------------------------------- sampling
+    @abstractmethod
+    def sample(self, rng: np.random.Generator) -> Arch:
+        """Draw one valid architecture uniformly (as the benchmark's paper defines it)."""
+
+    def sample_many(self, n: int, rng: np.random.Generator) -> list[Arch]:
+        """Draw ``n`` architectures (with replacement)."""
+        return [self.sample(rng) for _ in range(n)]
+
+    @abstractmethod
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """Return a random valid mutation of ``arch`` that differs from it."""
+
+    @abstractmethod
+    def neighbours(self, arch: Arch) -> list[Arch]:
+        """All valid architectures one edit away from ``arch`` (deterministic order)."""
+
+    # ----------------------------------------------------------------------------- validity
+    @abstractmethod
+    def validate(self, arch: Any) -> None:
+        """Raise ``ValueError`` (or ``TypeError`` for a wrong type) saying what is wrong."""
+
+    def is_valid(self, arch: Any) -> bool:
+        """``True`` when :meth:`validate` accepts ``arch``."""
+        try:
+            self.validate(arch)
+        except (ValueError, TypeError):
+            return False
+        return True
+
+    def enumerate(self) -> Iterator[Arch]:
+        """Yield every architecture of a finite space once (one per :meth:`hash`)."""
+        raise NotImplementedError(f"The {self.name} space cannot be enumerated.")
+
+    def __len__(self) -> int:
+        raise TypeError(f"The {self.name} space has no known size.")
+
+    # ----------------------------------------------------------------------------- identity
+    @abstractmethod
+    def make(self, **spec: Any) -> Arch:
+        """Build a validated architecture from the benchmark's own spec."""
+
+    @abstractmethod
+    def hash(self, arch: Arch) -> Hashable:
+        """The key under which the benchmark stores ``arch``."""
+
+    def canonical(self, arch: Arch) -> Arch:
+        """A representative of all cells that compute the same function as ``arch``."""
+        return arch
+
+    @abstractmethod
+    def to_string(self, arch: Arch) -> str:
+        """A string that :meth:`from_string` turns back into ``arch``."""
+
+    @abstractmethod
+    def from_string(self, text: str) -> Arch:
+        """Parse :meth:`to_string` output; raise ``ValueError`` naming the bad string."""
+
+    # ----------------------------------------------------------------------------- tensors
+    @abstractmethod
+    def to_graph(self, arch: Arch) -> Data:
+        """A PyG graph: ``x`` one-hot over :attr:`op_vocab` (float, ``[num_nodes, len(op_vocab)]``),
+        ``edge_index`` (long, ``[2, num_edges]``, directed along the data flow) and ``num_nodes``."""
+
+    def to_batch(self, archs: Sequence[Arch]) -> Batch:
+        """Many graphs as one :class:`~torch_geometric.data.Batch` (subclasses vectorise this)."""
+        return Batch.from_data_list([self.to_graph(a) for a in archs])
+
+    @abstractmethod
+    def encode(self, archs: Sequence[Arch]) -> np.ndarray:
+        """Flat fixed-length float encoding, ``[len(archs), d]`` (e.g. one-hot ops + adjacency),
+        for tabular baselines such as XGBoost."""
+
+    def to_network(self, arch: Arch, **kwargs: Any) -> torch.nn.Module:
+        """A real, untrained PyTorch network of ``arch`` on the benchmark's macro skeleton."""
+        raise NotImplementedError(f"to_network is not available for the {self.name} space yet.")
+
+    # ----------------------------------------------------------------------------- helpers
+    def check_archs(self, archs: Iterable[Any], what: str = "archs") -> list[Arch]:
+        """Validate a collection of user architectures; raise naming the first bad one."""
+        if isinstance(archs, (str, bytes)) or not isinstance(archs, Iterable):
+            raise TypeError(f"{what} must be a sequence of {self.name} architectures. Got {type(archs).__name__}.")
+        out = list(archs)
+        for i, a in enumerate(out):
+            if not isinstance(a, self.arch_type):
+                raise TypeError(
+                    f"{what}[{i}] is a {type(a).__name__}, not a {self.arch_type.__name__} of the "
+                    f"{self.name} space; build cells with get_space({self.name!r}).make(...) or .from_string(...)."
+                )
+            self.validate(a)
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def one_hot(indices: np.ndarray, size: int) -> torch.Tensor:
+    """Float one-hot rows for an integer index array."""
+    return torch.nn.functional.one_hot(torch.as_tensor(indices, dtype=torch.long), size).float()
+
+
+def register_space(name: str) -> Callable[[type[SearchSpace]], type[SearchSpace]]:
+    """Class decorator adding a space to :func:`get_space`'s registry."""
+
+    def deco(cls: type[SearchSpace]) -> type[SearchSpace]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+_ALIASES = {
+    "nb101": "nasbench101", "nasbench-101": "nasbench101",
+    "nb201": "nasbench201", "nasbench-201": "nasbench201",
+    "nasbenchgraph": "nasbench-graph", "nasbench_graph": "nasbench-graph", "nbg": "nasbench-graph",
+}
+
+
+def get_space(name: str, **kwargs: Any) -> SearchSpace:
+    """Return a search space by name.
+
+    Args:
+        name: ``"nasbench101"``, ``"nasbench201"`` or ``"nasbench-graph"`` (aliases such as
+            ``"nb201"`` work too).
+        **kwargs: Passed to the space's constructor (e.g. ``ops=`` for NAS-Bench-Graph's proteins
+            op set).
+
+    Returns:
+        A search space instance.
+
+    Raises:
+        ValueError: If the name is unknown.
+    """
+    key = _ALIASES.get(str(name).lower(), str(name).lower())
+    if key not in _REGISTRY:
+        raise ValueError(f"Unknown search space {name!r}. Available: {sorted(_REGISTRY)}.")
+    return _REGISTRY[key](**kwargs)
+
+
+def available_spaces() -> list[str]:
+    """Names of the registered spaces."""
+    return sorted(_REGISTRY)
