@@ -1,0 +1,361 @@
+"""NAS-Bench-201: a cell of 4 nodes whose 6 edges each carry one of 5 operations.
+
+Paper: Dong & Yang, "NAS-Bench-201: Extending the Scope of Reproducible Neural Architecture
+Search", ICLR 2020 (https://arxiv.org/abs/2001.00326).
+
+Edges are kept in the official order ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2``; node 0 is the cell
+input and node 3 its output. All ``5**6 = 15,625`` cells are distinct benchmark entries.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch, Data
+
+from gnnpred.spaces.base import SearchSpace, one_hot, register_space
+
+#: The five edge operations, in benchmark order (their index is the op code used below).
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+#: ``(source, target)`` cell nodes of each of the six edges, in the official order.
+EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+NUM_EDGES = len(EDGES)
+_OP_INDEX = {op: i for i, op in enumerate(OPS)}
+_OP_SET = frozenset(OPS)
+
+
+@dataclass(frozen=True)
+class NB201Cell:
+    """A NAS-Bench-201 cell: the operation on each of the six edges, in the official edge order.
+
+    Build cells with ``NASBench201Space().make(ops=[...])`` or ``.from_string(...)``, which
+    validate; the constructor itself only turns a list into a tuple.
+
+    Attributes:
+        ops: Six op names for edges ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2``.
+    """
+
+    ops: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.ops, list):
+            object.__setattr__(self, "ops", tuple(self.ops))
+
+
+def _graph_template() -> tuple[np.ndarray, np.ndarray]:
+    """Edge list of the 8-node op-on-node graph shared by every cell.
+
+    Node 0 is the cell input, nodes ``1..6`` are the six edges' operations (official edge
+    order), node 7 the cell output. Op node ``a`` feeds op node ``b`` when edge ``a`` ends
+    where edge ``b`` starts; edges starting at cell node 0 are fed by the input node and edges
+    ending at cell node 3 feed the output node.
+
+    Returns:
+        ``edge_index`` ``[2, 10]`` and the number of nodes (8) as a 0-d array.
+    """
+    src, dst = [], []
+    for b, (s, _) in enumerate(EDGES):
+        if s == 0:
+            src.append(0)
+            dst.append(b + 1)
+    for a, (_, t) in enumerate(EDGES):
+        for b, (s, _) in enumerate(EDGES):
+            if t == s:
+                src.append(a + 1)
+                dst.append(b + 1)
+    for a, (_, t) in enumerate(EDGES):
+        if t == 3:
+            src.append(a + 1)
+            dst.append(NUM_EDGES + 1)
+    order = np.lexsort((np.asarray(dst), np.asarray(src)))
+    return np.stack([np.asarray(src)[order], np.asarray(dst)[order]]), np.asarray(NUM_EDGES + 2)
+
+
+_TEMPLATE_EDGES, _TEMPLATE_NODES = _graph_template()
+
+
+def fixed_structure_batch(node_types: np.ndarray, edge_index: np.ndarray, vocab_size: int) -> Batch:
+    """Build a PyG :class:`Batch` of graphs sharing one node count, with tensor ops only.
+
+    The result behaves like ``Batch.from_data_list`` output (``batch``, ``ptr``,
+    ``num_graphs``, indexing and ``to_data_list`` work).
+
+    Args:
+        node_types: ``[n_graphs, n_nodes]`` integer indices into the op vocabulary.
+        edge_index: Either ``[2, n_edges]`` shared by all graphs, or ``[n_graphs, 2, n_edges]``
+            with ``-1`` padding columns (dropped) for graphs with fewer edges.
+        vocab_size: Width of the one-hot node features.
+
+    Returns:
+        The batch.
+    """
+    n, k = node_types.shape
+    x = one_hot(node_types.reshape(-1), vocab_size)  # [n*k, vocab]
+    offsets = np.arange(n, dtype=np.int64) * k
+    if edge_index.ndim == 2:
+        ei = edge_index[None, :, :] + offsets[:, None, None]  # [n, 2, E]
+        counts = np.full(n, edge_index.shape[1], dtype=np.int64)
+        flat = ei.transpose(1, 0, 2).reshape(2, -1)
+    else:
+        keep = edge_index[:, 0, :] >= 0  # [n, E]
+        counts = keep.sum(axis=1)
+        ei = edge_index + offsets[:, None, None]
+        flat = np.stack([ei[:, 0, :][keep], ei[:, 1, :][keep]])
+    batch = Batch(
+        x=x,
+        edge_index=torch.as_tensor(flat, dtype=torch.long),
+        batch=torch.arange(n, dtype=torch.long).repeat_interleave(k),
+        ptr=torch.arange(0, (n + 1) * k, k, dtype=torch.long),
+    )
+    batch.num_nodes = n * k
+    batch._num_graphs = n
+    batch._slice_dict = {
+        "x": torch.arange(0, (n + 1) * k, k, dtype=torch.long),
+        "edge_index": torch.as_tensor(np.concatenate([[0], np.cumsum(counts)]), dtype=torch.long),
+    }
+    batch._inc_dict = {
+        "x": torch.zeros(n, dtype=torch.long),
+        "edge_index": torch.as_tensor(offsets, dtype=torch.long),
+    }
+    return batch
+
+
+@register_space("nasbench201")
+class NASBench201Space(SearchSpace):
+    """The NAS-Bench-201 cell space (15,625 cells).
+
+    Graph form (:meth:`to_graph`): the arch2vec-style "operations on nodes" DAG with 8 nodes:
+    node 0 ``input``, nodes ``1..6`` the six edge operations in official edge order (their op
+    name as node type, ``none`` included so every cell has the same structure), node 7
+    ``output``. Op node ``a`` feeds op node ``b`` when edge ``a`` ends at the cell node where
+    edge ``b`` starts; the input node feeds the three edges leaving cell node 0 and the three
+    edges entering cell node 3 feed the output node (10 directed edges in all).
+
+    Example:
+        >>> space = NASBench201Space()
+        >>> cell = space.from_string("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
+        >>> space.to_graph(cell).x.shape
+        torch.Size([8, 7])
+    """
+
+    arch_type = NB201Cell
+    op_vocab = ("input", *OPS, "output")
+    ops = OPS
+    edges = EDGES
+
+    # ----------------------------------------------------------------------------- sampling
+    def sample(self, rng: np.random.Generator) -> NB201Cell:
+        """Draw one cell uniformly from the 15,625."""
+        return self._from_indices(rng.integers(0, len(OPS), size=NUM_EDGES))
+
+    def sample_many(self, n: int, rng: np.random.Generator) -> list[NB201Cell]:
+        """Draw ``n`` cells uniformly with replacement (vectorised)."""
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
+        codes = rng.integers(0, len(OPS), size=(int(n), NUM_EDGES))
+        return [self._from_indices(row) for row in codes]
+
+    def mutate(self, arch: NB201Cell, rng: np.random.Generator) -> NB201Cell:
+        """Change the op of one random edge to a different random op."""
+        self.validate(arch)
+        edge = int(rng.integers(NUM_EDGES))
+        current = _OP_INDEX[arch.ops[edge]]
+        new = (current + 1 + int(rng.integers(len(OPS) - 1))) % len(OPS)
+        ops = list(arch.ops)
+        ops[edge] = OPS[new]
+        return NB201Cell(tuple(ops))
+
+    def neighbours(self, arch: NB201Cell) -> list[NB201Cell]:
+        """The 24 cells differing from ``arch`` in exactly one edge (edge-major, op order)."""
+        self.validate(arch)
+        out = []
+        for edge in range(NUM_EDGES):
+            for op in OPS:
+                if op != arch.ops[edge]:
+                    out.append(NB201Cell(arch.ops[:edge] + (op,) + arch.ops[edge + 1 :]))
+        return out
+
+    # ----------------------------------------------------------------------------- validity
+    def validate(self, arch: Any) -> None:
+        """Check that ``arch`` is an :class:`NB201Cell` with six known edge ops.
+
+        Raises:
+            TypeError: If ``arch`` is not an ``NB201Cell`` or its ops are not a tuple of str.
+            ValueError: If there are not six ops or an op is unknown.
+        """
+        if not isinstance(arch, NB201Cell):
+            raise TypeError(
+                f"Expected an NB201Cell, got {type(arch).__name__} ({arch!r}); build one with "
+                "NASBench201Space().make(ops=[...]) or .from_string('|op~0|+|op~0|op~1|+|...|')."
+            )
+        ops = arch.ops
+        if not isinstance(ops, tuple) or not all(isinstance(o, str) for o in ops):
+            raise TypeError(f"NB201Cell.ops must be a tuple of op names (str). Got {ops!r} instead.")
+        if len(ops) != NUM_EDGES:
+            raise ValueError(
+                f"An NB201 cell has {NUM_EDGES} edge ops (edges 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, "
+                f"3<-2). Got {len(ops)}: {ops!r}."
+            )
+        bad = [o for o in ops if o not in _OP_SET]
+        if bad:
+            raise ValueError(f"Unknown NB201 op(s) {bad!r} in {ops!r}. Valid ops: {list(OPS)}.")
+
+    def enumerate(self) -> Iterator[NB201Cell]:
+        """Yield all 15,625 cells: ``itertools.product`` over the ops in :data:`OPS` order."""
+        for ops in itertools.product(OPS, repeat=NUM_EDGES):
+            yield NB201Cell(ops)
+
+    def __len__(self) -> int:
+        return len(OPS) ** NUM_EDGES
+
+    # ----------------------------------------------------------------------------- identity
+    def make(self, ops: Sequence[str] | None = None, **extra: Any) -> NB201Cell:
+        """Build a validated cell.
+
+        Args:
+            ops: The six edge op names in official edge order.
+
+        Returns:
+            The cell.
+
+        Raises:
+            TypeError: If ``ops`` is missing, not a sequence, or other keywords are given.
+            ValueError: If the ops are invalid.
+        """
+        if extra:
+            raise TypeError(f"NASBench201Space.make takes only ops=; got unexpected {sorted(extra)}.")
+        if ops is None or isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence | np.ndarray):
+            raise TypeError(f"ops must be a sequence of {NUM_EDGES} op names. Got {ops!r} instead.")
+        cell = NB201Cell(tuple(str(o) if isinstance(o, np.str_) else o for o in ops))
+        self.validate(cell)
+        return cell
+
+    def hash(self, arch: NB201Cell) -> str:
+        """The official string (the benchmark key; every one of the 15,625 cells is distinct)."""
+        return self.to_string(arch)
+
+    def canonical(self, arch: NB201Cell) -> NB201Cell:
+        """One representative of the cells computing the same function as ``arch``.
+
+        Two rules, applied in this order:
+
+        1. Dead edges become ``none``. An edge ``i -> j`` is dead when cell node ``i`` cannot be
+           reached from node 0, or node 3 cannot be reached from node ``j``, through edges whose
+           op is not ``none``. A cell whose output is unreachable maps to the all-``none`` cell.
+        2. Isomorphism: when edge ``2<-1`` is ``none``, nodes 1 and 2 are interchangeable
+           (both read only node 0 and feed node 3), so swapping edges ``1<-0``/``2<-0`` and
+           ``3<-1``/``3<-2`` gives the same network; the form with the smaller op-code tuple
+           (codes in :data:`OPS` order) is kept.
+
+        Equalities that hold only numerically (e.g. sums of parallel convolutions) are not merged.
+
+        Args:
+            arch: A cell.
+
+        Returns:
+            The canonical cell (``arch`` itself when it is already canonical).
+        """
+        self.validate(arch)
+        live = [o != "none" for o in arch.ops]
+        fwd = {0}  # nodes reachable from 0
+        for (s, t), ok in zip(EDGES, live, strict=True):  # EDGES are in topological order
+            if ok and s in fwd:
+                fwd.add(t)
+        bwd = {3}  # nodes that reach 3
+        for (s, t), ok in reversed(list(zip(EDGES, live, strict=True))):
+            if ok and t in bwd:
+                bwd.add(s)
+        ops = [o if ok and s in fwd and t in bwd else "none" for (s, t), o, ok in zip(EDGES, arch.ops, live, strict=True)]
+        if ops[2] == "none":
+            swapped = [ops[1], ops[0], ops[2], ops[3], ops[5], ops[4]]
+            if [_OP_INDEX[o] for o in swapped] < [_OP_INDEX[o] for o in ops]:
+                ops = swapped
+        out = tuple(ops)
+        return arch if out == arch.ops else NB201Cell(out)
+
+    def to_string(self, arch: NB201Cell) -> str:
+        """The official string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+        self.validate(arch)
+        o = arch.ops
+        return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+    def from_string(self, text: str) -> NB201Cell:
+        """Parse the official string.
+
+        Raises:
+            TypeError: If ``text`` is not a str.
+            ValueError: Naming ``text`` if it is not a well-formed NB201 string.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"Expected an NB201 string, got {type(text).__name__} ({text!r}).")
+        hint = "expected the form '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|'"
+        parts = text.strip().split("+")
+        if len(parts) != 3:
+            raise ValueError(f"Bad NB201 string {text!r}: {hint}.")
+        ops = []
+        for target, part in enumerate(parts, start=1):
+            if not (part.startswith("|") and part.endswith("|")):
+                raise ValueError(f"Bad NB201 string {text!r}: {hint}.")
+            tokens = part[1:-1].split("|")
+            if len(tokens) != target:
+                raise ValueError(f"Bad NB201 string {text!r}: node {target} needs {target} inputs; {hint}.")
+            for source, tok in enumerate(tokens):
+                op, sep, src = tok.partition("~")
+                if not sep or src != str(source):
+                    raise ValueError(f"Bad NB201 string {text!r}: token {tok!r} should be 'op~{source}'.")
+                if op not in _OP_SET:
+                    raise ValueError(f"Bad NB201 string {text!r}: unknown op {op!r}; valid ops: {list(OPS)}.")
+                ops.append(op)
+        return NB201Cell(tuple(ops))
+
+    # ----------------------------------------------------------------------------- tensors
+    def op_indices(self, archs: Sequence[NB201Cell]) -> np.ndarray:
+        """Op codes (indices into :data:`OPS`) of each edge, ``[len(archs), 6]`` int64."""
+        archs = self.check_archs(archs)
+        out = np.fromiter(
+            (_OP_INDEX[o] for a in archs for o in a.ops), dtype=np.int64, count=len(archs) * NUM_EDGES
+        )
+        return out.reshape(len(archs), NUM_EDGES)
+
+    def _node_types(self, codes: np.ndarray) -> np.ndarray:
+        """``[n, 8]`` indices into :attr:`op_vocab` (input, six ops shifted by one, output)."""
+        n = codes.shape[0]
+        return np.concatenate(
+            [np.zeros((n, 1), np.int64), codes + 1, np.full((n, 1), len(self.op_vocab) - 1, np.int64)], axis=1
+        )
+
+    def to_graph(self, arch: NB201Cell) -> Data:
+        """The 8-node op-on-node graph described in the class docstring."""
+        types = self._node_types(self.op_indices([arch]))[0]
+        return Data(
+            x=one_hot(types, len(self.op_vocab)),
+            edge_index=torch.as_tensor(_TEMPLATE_EDGES, dtype=torch.long),
+            num_nodes=int(_TEMPLATE_NODES),
+        )
+
+    def to_batch(self, archs: Sequence[NB201Cell]) -> Batch:
+        """All graphs as one batch, built with array ops (same result as ``Batch.from_data_list``)."""
+        codes = self.op_indices(archs)
+        if len(codes) == 0:
+            raise ValueError("to_batch needs at least one architecture; got an empty sequence.")
+        return fixed_structure_batch(self._node_types(codes), _TEMPLATE_EDGES, len(self.op_vocab))
+
+    def encode(self, archs: Sequence[NB201Cell]) -> np.ndarray:
+        """One-hot op of each edge, ``[len(archs), 30]`` float32 (edge-major, ops in OPS order)."""
+        codes = self.op_indices(archs)
+        return np.eye(len(OPS), dtype=np.float32)[codes].reshape(len(codes), NUM_EDGES * len(OPS))
+
+    def to_network(self, arch: NB201Cell, **kwargs: Any) -> torch.nn.Module:
+        """A real NAS-Bench-201 network (``gnnpred.networks.nasbench201.NB201Network``)."""
+        self.validate(arch)
+        from gnnpred.networks.nasbench201 import NB201Network
+
+        return NB201Network(arch, **kwargs)
+
+    def _from_indices(self, row: np.ndarray) -> NB201Cell:
+        return NB201Cell(tuple(OPS[int(i)] for i in row))

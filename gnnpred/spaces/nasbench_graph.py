@@ -1,0 +1,424 @@
+"""NAS-Bench-Graph: GNN cells of four operation nodes, each reading one earlier node.
+
+Paper: Qin et al., "NAS-Bench-Graph: Benchmarking Graph Neural Architecture Search",
+NeurIPS 2022 Datasets and Benchmarks (https://arxiv.org/abs/2206.09166).
+
+A cell is ``link`` (node ``i`` reads node ``link[i]``: 0 is the graph input, ``j`` the output of
+op node ``j``; ``0 <= link[i] <= i``) and four op names. Every leaf node (one no other node
+reads) feeds the cell output. ``skip`` is the identity. The benchmark stores one entry per
+class of cells that compute the same function; :meth:`NASBenchGraphSpace.hash` gives that
+entry's integer key, so ``bench[space.hash(cell)]`` works on the package's ``light/*.bench``.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch, Data
+
+from gnnpred.spaces.base import SearchSpace, register_space
+from gnnpred.spaces.nasbench201 import fixed_structure_batch
+
+#: The nine operations, in the benchmark's order (key digits are indices into this tuple).
+FULL_OPS: tuple[str, ...] = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
+#: The five operations evaluated on ogbn-proteins.
+PROTEINS_OPS: tuple[str, ...] = ("gcn", "sage", "arma", "fc", "skip")
+#: The nine link patterns of canonical cells (the leading digit of a key indexes this tuple).
+LINKS: tuple[tuple[int, ...], ...] = (
+    (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 1), (0, 0, 1, 2), (0, 0, 1, 3),
+    (0, 1, 1, 1), (0, 1, 1, 2), (0, 1, 2, 2), (0, 1, 2, 3),
+)
+OP_SETS = {"full": FULL_OPS, "proteins": PROTEINS_OPS}
+N_NODES = 4
+_BASE = len(FULL_OPS) + 1  # keys are base-10 numbers even for the proteins op set
+_OP_INDEX = {op: i for i, op in enumerate(FULL_OPS)}
+_SKIP = _OP_INDEX["skip"]
+_MAX_KEY = _BASE ** (N_NODES + 1)
+_LINK_SET = frozenset(itertools.product(*[range(i + 1) for i in range(N_NODES)]))  # the 24 valid links
+_STRING = re.compile(r"^\s*([0-9,\s]+)\|([a-z,\s]+)\s*$")
+
+
+@dataclass(frozen=True)
+class GraphCell:
+    """A NAS-Bench-Graph cell.
+
+    Attributes:
+        link: Four ints; op node ``i`` (0-based) reads node ``link[i]`` (0 = graph input,
+            ``j`` = op node ``j``, 1-based), with ``0 <= link[i] <= i``.
+        ops: Four op names (see :data:`FULL_OPS`).
+    """
+
+    link: tuple[int, ...]
+    ops: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.link, list):
+            object.__setattr__(self, "link", tuple(self.link))
+        if isinstance(self.ops, list):
+            object.__setattr__(self, "ops", tuple(self.ops))
+
+
+def signature(link: Sequence[int], ops: Sequence[str]) -> tuple:
+    """What a cell computes, as a nested tuple equal for exactly the equivalent cells.
+
+    Skip nodes are contracted (a node reading a skip reads the skip's source); what remains
+    is a tree of real op nodes rooted at the input. Each real node carries how many leaves of
+    the original cell resolve to it (its weight in the output sum); leaves resolving to the
+    raw input carry nothing (the benchmark drops them). Children are sorted, so node order
+    does not matter. Returns ``(op code, weight, children)`` tuples of the input's children.
+    """
+    codes = tuple(_OP_INDEX[o] for o in ops)
+    return _signature(codes, *_structure(tuple(link), tuple(c == _SKIP for c in codes)))
+
+
+def _signature(codes: Sequence[int], weight: Sequence[int], children: Sequence[Sequence[int]]) -> tuple:
+    sub: list[tuple] = [()] * (N_NODES + 1)
+    for node in range(N_NODES, 0, -1):  # a real node's children have larger indices
+        if codes[node - 1] != _SKIP:
+            kids = children[node]
+            sub[node] = (codes[node - 1], weight[node], tuple(sorted([sub[c] for c in kids])) if kids else ())
+    return tuple(sorted([sub[c] for c in children[0]]))
+
+
+@functools.cache
+def _structure(link: tuple[int, ...], skip: tuple[bool, ...]) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+    """Leaf weights and real-node children of a link pattern with skips at ``skip`` (cached)."""
+
+    def resolve(node: int) -> int:  # nearest non-skip ancestor-or-self (0 = input)
+        while node > 0 and skip[node - 1]:
+            node = link[node - 1]
+        return node
+
+    read = set(link)
+    weight = [0] * (N_NODES + 1)
+    children: list[list[int]] = [[] for _ in range(N_NODES + 1)]
+    for node in range(1, N_NODES + 1):
+        if node not in read:
+            weight[resolve(node)] += 1
+        if not skip[node - 1]:
+            children[resolve(link[node - 1])].append(node)
+    return tuple(weight), tuple(tuple(c) for c in children)
+
+
+@functools.cache
+def _is_normal_form(link: tuple[int, ...], skip: tuple[bool, ...]) -> bool:
+    """The benchmark's layout of a class representative.
+
+    Redundant skips are parked as a leading chain ``0 <- skip <- skip ...`` whose end stands
+    in for the input; every other skip is a leaf whose (real-op) parent has another child.
+    """
+    p = 0
+    while p < N_NODES and skip[p] and link[p] == p:
+        p += 1
+    readers = [link.count(j) for j in range(N_NODES + 1)]
+    for i in range(p, N_NODES):
+        if link[i] < p:
+            return False
+        if skip[i] and (readers[i + 1] or link[i] == p or readers[link[i]] < 2):
+            return False
+    return True
+
+
+def _key(link_index: int, codes: Sequence[int]) -> int:
+    key = link_index
+    for c in codes:
+        key = key * _BASE + c
+    return key
+
+
+@functools.cache
+def _table() -> tuple[dict[tuple, int], dict[int, GraphCell]]:
+    """``signature -> key`` and ``key -> representative`` for every class (built once, < 1 s).
+
+    The benchmark's key of a class is the smallest :func:`_key` among its members that use one
+    of :data:`LINKS` and are in :func:`_is_normal_form`.
+    """
+    by_sig: dict[tuple, int] = {}
+    cells: dict[int, GraphCell] = {}
+    for li, link in enumerate(LINKS):
+        for skip in itertools.product((False, True), repeat=N_NODES):
+            if all(skip) or not _is_normal_form(link, skip):
+                continue
+            weight, children = _structure(link, skip)
+            # op choices per position: the real ops where skip is False, else skip only
+            choices = [(_SKIP,) if s else range(_SKIP) for s in skip]
+            for codes in itertools.product(*choices):
+                sig = _signature(codes, weight, children)
+                if sig not in by_sig or _key(li, codes) < by_sig[sig]:
+                    by_sig[sig] = _key(li, codes)
+    cells = {key: _decode(key) for key in sorted(by_sig.values())}
+    return by_sig, cells
+
+
+def _decode(key: int) -> GraphCell:
+    digits = []
+    for _ in range(N_NODES):
+        key, d = divmod(key, _BASE)
+        digits.append(d)
+    return GraphCell(LINKS[key], tuple(FULL_OPS[d] for d in reversed(digits)))
+
+
+@register_space("nasbench-graph")
+class NASBenchGraphSpace(SearchSpace):
+    """The NAS-Bench-Graph space: 26,206 distinct cells (2,021 with the proteins op set).
+
+    Canonical cells (:meth:`canonical`) are the benchmark's own representatives: link one of
+    :data:`LINKS`, redundant skips parked in front, equivalent parts ordered. :meth:`sample`,
+    :meth:`enumerate`, :meth:`mutate` and :meth:`neighbours` return canonical cells; other
+    methods take any valid cell as given.
+
+    Graph form (:meth:`to_graph`): 6 nodes, ``input`` (0), the four op nodes (1-4, typed by
+    their op) and ``output`` (5); edges ``link[i] -> i + 1`` and ``leaf -> output`` for every
+    op node no other node reads.
+
+    Args:
+        op_set: ``"full"`` (9 ops, the 8 node-classification datasets) or ``"proteins"``
+            (gcn, sage, arma, fc, skip: ogbn-proteins).
+
+    Raises:
+        ValueError: If ``op_set`` is unknown.
+    """
+
+    arch_type = GraphCell
+    op_vocab = ("input", *FULL_OPS, "output")
+
+    def __init__(self, op_set: str = "full") -> None:
+        if op_set not in OP_SETS:
+            raise ValueError(f"op_set must be one of {sorted(OP_SETS)}. Got {op_set!r} instead.")
+        self.op_set = op_set
+        self.ops = OP_SETS[op_set]
+        self._op_ok = frozenset(self.ops)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(op_set={self.op_set!r})"
+
+    @functools.cached_property
+    def _cells(self) -> list[GraphCell]:
+        return [c for c in _table()[1].values() if set(c.ops) <= self._op_ok]
+
+    # ----------------------------------------------------------------------------- sampling
+    def sample(self, rng: np.random.Generator) -> GraphCell:
+        """A canonical cell drawn uniformly from the benchmark's distinct entries."""
+        return self._cells[int(rng.integers(len(self._cells)))]
+
+    def sample_many(self, n: int, rng: np.random.Generator) -> list[GraphCell]:
+        """``n`` uniform canonical cells, with replacement."""
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
+        return [self._cells[int(i)] for i in rng.integers(len(self._cells), size=int(n))]
+
+    def mutate(self, arch: GraphCell, rng: np.random.Generator) -> GraphCell:
+        """One random edit of ``canonical(arch)``, canonicalised; always in :meth:`neighbours`.
+
+        An edit sets one node's op or one node's input, drawn uniformly among the
+        ``4 * n_ops + 10`` choices; choices giving an invalid cell or one equivalent to ``arch``
+        are redrawn (so, unlike a uniform pick among neighbours, it costs one key lookup).
+        """
+        base = self.canonical(arch)
+        own = self.hash(base)
+        edits = [(i, op) for i in range(N_NODES) for op in self.ops] + [
+            (i, src) for i in range(N_NODES) for src in range(i + 1)
+        ]
+        for _ in range(200):
+            i, value = edits[int(rng.integers(len(edits)))]
+            link, ops = list(base.link), list(base.ops)
+            if isinstance(value, str):
+                ops[i] = value
+            else:
+                link[i] = value
+            if ops.count("skip") == N_NODES:
+                continue
+            key = _table()[0][signature(link, ops)]
+            if key != own:
+                return _table()[1][key]
+        nbrs = self.neighbours(base)  # every cell has neighbours; reached only with bad luck
+        return nbrs[int(rng.integers(len(nbrs)))]
+
+    def neighbours(self, arch: GraphCell) -> list[GraphCell]:
+        """Canonical cells one edit of ``canonical(arch)`` away, sorted by key.
+
+        An edit changes one op, or the input ``link[i]`` of one node; edits that give an
+        invalid or equivalent cell are dropped, equivalent results are listed once.
+        """
+        base = self.canonical(arch)
+        own = self.hash(base)
+        found: dict[int, GraphCell] = {}
+        for i in range(N_NODES):
+            for op in self.ops:
+                if op != base.ops[i]:
+                    self._add_edit(found, own, base.link, base.ops[:i] + (op,) + base.ops[i + 1 :])
+            for src in range(i + 1):
+                if src != base.link[i]:
+                    self._add_edit(found, own, base.link[:i] + (src,) + base.link[i + 1 :], base.ops)
+        return [found[k] for k in sorted(found)]
+
+    def _add_edit(self, found: dict[int, GraphCell], own: int, link: tuple, ops: tuple) -> None:
+        if ops.count("skip") == N_NODES:
+            return
+        key = _table()[0][signature(link, ops)]
+        if key != own:
+            found[key] = _table()[1][key]
+
+    # ----------------------------------------------------------------------------- validity
+    def validate(self, arch: Any) -> None:
+        """Check types, ``0 <= link[i] <= i``, ops in this op set, and not all ``skip``.
+
+        Raises:
+            TypeError: If ``arch`` is not a :class:`GraphCell` or its fields have wrong types.
+            ValueError: If a link or an op is invalid.
+        """
+        if (  # fast path for the common, valid case
+            type(arch) is GraphCell and type(arch.link) is tuple and type(arch.ops) is tuple
+            and arch.link in _LINK_SET and set(map(type, arch.link)) == {int}
+            and len(arch.ops) == N_NODES and self._op_ok.issuperset(arch.ops) and arch.ops.count("skip") < N_NODES
+        ):
+            return
+        if not isinstance(arch, GraphCell):
+            raise TypeError(
+                f"Expected a GraphCell, got {type(arch).__name__} ({arch!r}); build one with "
+                "NASBenchGraphSpace().make(link=[...], ops=[...]) or .from_string('0,0,1,2|gcn,gat,skip,sage')."
+            )
+        link, ops = arch.link, arch.ops
+        if not isinstance(link, tuple) or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in link):
+            raise TypeError(f"GraphCell.link must be a tuple of ints. Got {link!r} instead.")
+        if not isinstance(ops, tuple) or not all(isinstance(o, str) for o in ops):
+            raise TypeError(f"GraphCell.ops must be a tuple of op names (str). Got {ops!r} instead.")
+        if len(link) != N_NODES or len(ops) != N_NODES:
+            raise ValueError(f"A NAS-Bench-Graph cell has {N_NODES} links and {N_NODES} ops. Got link={link!r}, ops={ops!r}.")
+        bad = [f"link[{i}]={v}" for i, v in enumerate(link) if not 0 <= v <= i]
+        if bad:
+            raise ValueError(f"Invalid link {link!r}: {', '.join(bad)}; node i may read only 0..i (0 = graph input).")
+        unknown = [o for o in ops if o not in self._op_ok]
+        if unknown:
+            raise ValueError(f"Unknown op(s) {unknown!r} in {ops!r} for op_set={self.op_set!r}. Valid ops: {list(self.ops)}.")
+        if ops.count("skip") == N_NODES:
+            raise ValueError(f"A cell of four 'skip' ops computes nothing; got ops={ops!r}. Use at least one other op.")
+
+    def enumerate(self) -> Iterator[GraphCell]:
+        """Every canonical cell once, in increasing key order."""
+        yield from self._cells
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    # ----------------------------------------------------------------------------- identity
+    def make(self, link: Sequence[int] | None = None, ops: Sequence[str] | None = None, **extra: Any) -> GraphCell:
+        """Build a validated cell (as given, not canonicalised).
+
+        Args:
+            link: Four ints, the input of each op node (0 = graph input).
+            ops: Four op names.
+
+        Returns:
+            The cell.
+
+        Raises:
+            TypeError: On missing or unexpected arguments or wrong types.
+            ValueError: If the cell is invalid.
+        """
+        if extra:
+            raise TypeError(f"NASBenchGraphSpace.make takes link= and ops=; got unexpected {sorted(extra)}.")
+        for name, value in (("link", link), ("ops", ops)):
+            if value is None or isinstance(value, (str, bytes)) or not isinstance(value, Sequence | np.ndarray):
+                raise TypeError(f"{name} must be a sequence of {N_NODES} items. Got {value!r} instead.")
+        cell = GraphCell(
+            tuple(int(v) if isinstance(v, np.integer) else v for v in link),
+            tuple(str(o) if isinstance(o, np.str_) else o for o in ops),
+        )
+        self.validate(cell)
+        return cell
+
+    def hash(self, arch: GraphCell) -> int:
+        """The benchmark key (``bench[key]`` in ``nas_bench_graph/light/<dataset>.bench``)."""
+        self.validate(arch)
+        return _table()[0][signature(arch.link, arch.ops)]
+
+    def canonical(self, arch: GraphCell) -> GraphCell:
+        """The benchmark's representative of the cells equivalent to ``arch`` (see :func:`signature`)."""
+        return _table()[1][self.hash(arch)]
+
+    def from_key(self, key: int) -> GraphCell:
+        """The canonical cell stored under benchmark key ``key``.
+
+        Raises:
+            ValueError: If ``key`` is not the key of a cell of this op set.
+        """
+        cell = _table()[1].get(key) if isinstance(key, (int, np.integer)) else None
+        if cell is None or not set(cell.ops) <= self._op_ok:
+            raise ValueError(f"{key!r} is not a NAS-Bench-Graph key of the {self.op_set!r} op set.")
+        return cell
+
+    def to_string(self, arch: GraphCell) -> str:
+        """``"0,0,1,2|gcn,gat,skip,sage"`` (links, then ops)."""
+        self.validate(arch)
+        return ",".join(map(str, arch.link)) + "|" + ",".join(arch.ops)
+
+    def from_string(self, text: str) -> GraphCell:
+        """Parse :meth:`to_string` output.
+
+        Raises:
+            TypeError: If ``text`` is not a str.
+            ValueError: Naming ``text`` if it is malformed or describes an invalid cell.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"Expected a NAS-Bench-Graph string, got {type(text).__name__} ({text!r}).")
+        match = _STRING.match(text)
+        if match is None:
+            raise ValueError(f"Bad NAS-Bench-Graph string {text!r}: expected the form '0,0,1,2|gcn,gat,skip,sage'.")
+        try:
+            link = tuple(int(v) for v in match.group(1).split(","))
+            cell = GraphCell(link, tuple(o.strip() for o in match.group(2).split(",")))
+            self.validate(cell)
+        except ValueError as exc:
+            raise ValueError(f"Bad NAS-Bench-Graph string {text!r}: {exc}") from exc
+        return cell
+
+    # ----------------------------------------------------------------------------- tensors
+    def _arrays(self, archs: Sequence[GraphCell]) -> tuple[np.ndarray, np.ndarray]:
+        archs = self.check_archs(archs)
+        links = np.array([a.link for a in archs], dtype=np.int64).reshape(len(archs), N_NODES)
+        ops = np.array([_OP_INDEX[o] for a in archs for o in a.ops], dtype=np.int64).reshape(len(archs), N_NODES)
+        return links, ops
+
+    def to_graph(self, arch: GraphCell) -> Data:
+        """The 6-node graph described in the class docstring."""
+        batch = self.to_batch([arch])
+        return Data(x=batch.x, edge_index=batch.edge_index, num_nodes=N_NODES + 2)
+
+    def to_batch(self, archs: Sequence[GraphCell]) -> Batch:
+        """All graphs as one batch, built with array ops."""
+        links, ops = self._arrays(archs)
+        n = len(links)
+        if n == 0:
+            raise ValueError("to_batch needs at least one architecture; got an empty sequence.")
+        types = np.concatenate([np.zeros((n, 1), np.int64), ops + 1, np.full((n, 1), len(self.op_vocab) - 1)], axis=1)
+        read = np.zeros((n, N_NODES + 1), dtype=bool)
+        np.put_along_axis(read, links, True, axis=1)
+        leaf = ~read[:, 1:]  # [n, 4]
+        nodes = np.broadcast_to(np.arange(1, N_NODES + 1), (n, N_NODES))
+        src = np.concatenate([links, np.where(leaf, nodes, -1)], axis=1)  # [n, 8], -1 = padding
+        dst = np.concatenate([nodes, np.where(leaf, N_NODES + 1, -1)], axis=1)
+        return fixed_structure_batch(types, np.stack([src, dst], axis=1), len(self.op_vocab))
+
+    def encode(self, archs: Sequence[GraphCell]) -> np.ndarray:
+        """``[n, 52]`` float32: one-hot of each node's input (4 x 4) then of its op (4 x 9)."""
+        links, ops = self._arrays(archs)
+        n = len(links)
+        return np.concatenate(
+            [np.eye(N_NODES, dtype=np.float32)[links].reshape(n, -1), np.eye(len(FULL_OPS), dtype=np.float32)[ops].reshape(n, -1)],
+            axis=1,
+        )
+
+    def to_network(self, arch: GraphCell, **kwargs: Any) -> torch.nn.Module:
+        """A real GNN of ``arch`` (``gnnpred.networks.nasbench_graph.GraphNetwork``)."""
+        self.validate(arch)
+        from gnnpred.networks.nasbench_graph import GraphNetwork
+
+        return GraphNetwork(arch, **kwargs)
