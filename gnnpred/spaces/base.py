@@ -145,11 +145,13 @@ def register_space(name: str) -> Callable[[type[SearchSpace]], type[SearchSpace]
     return deco
 
 
-_ALIASES = {
-    "nb101": "nasbench101", "nasbench-101": "nasbench101",
-    "nb201": "nasbench201", "nasbench-201": "nasbench201",
-    "nasbenchgraph": "nasbench-graph", "nasbench_graph": "nasbench-graph", "nbg": "nasbench-graph",
-}
+_ALIASES = {"nb101": "nasbench101", "nb201": "nasbench201", "nasbenchgraph": "nasbench-graph",
+            "nbgraph": "nasbench-graph", "nbg": "nasbench-graph"}
+
+
+def _normalise(name: str) -> str:
+    # "NAS-Bench-201", "nas_bench_201" and "nasbench201" all name the same space.
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
 
 
 def get_space(name: str, **kwargs: Any) -> SearchSpace:
@@ -158,8 +160,8 @@ def get_space(name: str, **kwargs: Any) -> SearchSpace:
     Args:
         name: ``"nasbench101"``, ``"nasbench201"`` or ``"nasbench-graph"`` (aliases such as
             ``"nb201"`` work too).
-        **kwargs: Passed to the space's constructor (e.g. ``ops=`` for NAS-Bench-Graph's proteins
-            op set).
+        **kwargs: Passed to the space's constructor (e.g. ``op_set="proteins"`` for NAS-Bench-Graph's
+            proteins op set).
 
     Returns:
         A search space instance.
@@ -167,7 +169,9 @@ def get_space(name: str, **kwargs: Any) -> SearchSpace:
     Raises:
         ValueError: If the name is unknown.
     """
-    key = _ALIASES.get(str(name).lower(), str(name).lower())
+    norm = _normalise(name)
+    by_norm = {_normalise(k): k for k in _REGISTRY}
+    key = _ALIASES.get(norm, by_norm.get(norm))
     if key not in _REGISTRY:
         raise ValueError(f"Unknown search space {name!r}. Available: {sorted(_REGISTRY)}.")
     return _REGISTRY[key](**kwargs)
