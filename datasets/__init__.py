@@ -1,0 +1,69 @@
+"""Real NAS benchmark tables: ``load(name, ...)`` returns a :class:`Benchmark` (cell -> metrics).
+
+Example:
+    >>> import datasets
+    >>> bench = datasets.load("nasbench201")          # embedded AnalogNAS-Bench CIFAR-10 table
+    >>> arch, acc = bench.best()
+    >>> bench.query(arch) == acc
+    True
+
+No loader ever touches the network: embedded tables come from installed wheels, the others
+from files you point ``path=`` at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from os import PathLike
+from typing import Any
+
+from datasets.base import Benchmark
+
+__all__ = ["Benchmark", "load", "available"]
+
+_ALIASES = {
+    "nb101": "nasbench101", "nasbench-101": "nasbench101", "nasbench_101": "nasbench101",
+    "nb201": "nasbench201", "nasbench-201": "nasbench201", "nasbench_201": "nasbench201",
+    "nasbenchgraph": "nasbench-graph", "nasbench_graph": "nasbench-graph", "nbg": "nasbench-graph",
+}
+
+
+def _loaders() -> dict[str, Callable[..., Benchmark]]:
+    # Imported lazily so that `import datasets` stays cheap.
+    from datasets.nasbench101 import load_nasbench101
+    from datasets.nasbench201 import load_nasbench201
+    from datasets.nasbench_graph import load_nasbench_graph
+
+    return {"nasbench101": load_nasbench101, "nasbench201": load_nasbench201, "nasbench-graph": load_nasbench_graph}
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`load` (aliases such as ``"nb201"`` work too)."""
+    return ["nasbench101", "nasbench201", "nasbench-graph"]
+
+
+def load(name: str, *, path: str | PathLike | None = None, metric: str | None = None, **kwargs: Any) -> Benchmark:
+    """Load a benchmark table.
+
+    Args:
+        name: ``"nasbench201"`` (``path=None``: embedded AnalogNAS-Bench CIFAR-10 table; or a CSV /
+            official ``.pth`` / NATS-Bench file, with ``dataset=`` and ``epochs=``),
+            ``"nasbench101"`` (``path=`` the official ``.tfrecord``, a CSV keyed by ``hash`` or a
+            JSON list of ``{hash, matrix, ops, ...}``) or ``"nasbench-graph"`` (embedded in the
+            ``nas-bench-graph`` wheel; ``dataset="cora"`` by default).
+        path: The benchmark file, where the benchmark needs one.
+        metric: The default metric of the returned benchmark (``None``: the loader's default).
+        **kwargs: Loader options (``dataset=``, ``epochs=``, ``verbose=``, ``verify_crc=``...).
+
+    Returns:
+        The benchmark.
+
+    Raises:
+        ValueError: If the name, metric or an option is unknown, or the file is corrupt.
+        FileNotFoundError: If a needed file is missing (the message says where to get it).
+    """
+    key = _ALIASES.get(str(name).lower(), str(name).lower())
+    loaders = _loaders()
+    if key not in loaders:
+        raise ValueError(f"Unknown benchmark {name!r}. Available: {available()}.")
+    return loaders[key](path=path, metric=metric, **kwargs)

@@ -1,0 +1,112 @@
+"""NAS-Bench-201: the embedded AnalogNAS-Bench table and CSV tables."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+import datasets
+from datasets import load
+from datasets.nasbench201 import _read_analog, analog_file
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    return load("nasbench201")
+
+
+def test_embedded_has_all_cells_distinct(embedded):
+    assert len(embedded) == 15625
+    archs = embedded.archs()
+    assert len(set(archs)) == 15625
+    assert set(archs) == set(embedded.space.enumerate())
+    assert embedded.metric == "test_accuracy" and embedded.dataset == "cifar10"
+    for m in ("ptq_accuracy", "qat_accuracy", "noisy_accuracy", "analog_accuracy", "analog_drift_86400"):
+        assert m in embedded.metrics
+        assert np.isfinite(embedded.values(m)).all()
+
+
+def test_embedded_mapping_matches_nasbench201(embedded, nb201_csv):
+    official = load("nasbench201", path=nb201_csv)
+    rho = spearmanr(embedded.values(), official.query_many(embedded.archs())).statistic
+    assert rho > 0.98
+    # the best official cell is near the top of the AnalogNAS ranking too
+    best_official, _ = official.best()
+    rank = (embedded.values() > embedded.query(best_official)).sum()
+    assert rank < 100
+
+
+def test_embedded_values_are_the_raw_file_values(embedded):
+    space = embedded.space
+    # key (1<-0, 2<-0, 3<-0, 2<-1, 3<-1, 3<-2) with indices 0 skip, 1 none, 2 conv3, 3 conv1, 4 pool
+    cell = space.make(ops=["nor_conv_3x3", "skip_connect", "avg_pool_3x3", "none", "nor_conv_1x1", "skip_connect"])
+    with open(analog_file(), "rb") as fh:  # the installed, trusted file; classes stubbed
+        raw = _StubUnpickler(fh).load()
+    assert embedded.query(cell) == raw[(2, 0, 1, 4, 3, 0)].baseline_accuracy
+    assert embedded.query(cell, "analog_drift_60") == raw[(2, 0, 1, 4, 3, 0)].analog_drift_60.value
+
+
+class _StubUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        assert module == "analognasbench.data"
+        return type(name, (), {"__setstate__": lambda self, s: self.__dict__.update(s)})
+
+
+def test_csv_best(nb201_csv):
+    bench = load("nasbench201", path=nb201_csv, metric="test_accuracy")
+    assert bench.best()[1] == 94.3733
+    assert len(bench) == 15625 and bench.metrics == ("test_accuracy",)
+
+
+def test_aliases_and_registry(nb201_csv):
+    assert datasets.available() == ["nasbench101", "nasbench201", "nasbench-graph"]
+    assert len(load("NB201", path=nb201_csv)) == 15625
+    with pytest.raises(ValueError, match=r"'nasbench999'.*nasbench-graph"):
+        load("nasbench999")
+
+
+def test_missing_file_says_where_to_get_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="NAS-Bench-201"):
+        load("nasbench201", path=tmp_path / "absent.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("arch,test_accuracy\n|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|,50\n", "line 2.*arch"),
+        ("arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,abc\n", "line 2.*not a number"),
+        ("name,test_accuracy\nx,1\n", "no 'arch' column"),
+        ("arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n", "line 2: 1 fields"),
+        ("", "empty"),
+    ],
+)
+def test_corrupt_csv(tmp_path, text, match):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match) as info:
+        load("nasbench201", path=path)
+    assert "bad.csv" in str(info.value)
+
+
+def test_unknown_metric_and_dataset(nb201_csv):
+    with pytest.raises(ValueError, match=r"'valid'.*test_accuracy"):
+        load("nasbench201", path=nb201_csv, metric="valid")
+    with pytest.raises(ValueError, match="cifar100"):
+        load("nasbench201", dataset="cifar100")
+
+
+def test_restricted_unpickler_refuses_other_globals(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    path = tmp_path / "data.anb"
+    path.write_bytes(pickle.dumps({(0,) * 6: Evil()}))
+    with pytest.raises(ValueError, match=r"data\.anb.*builtins\.print"):
+        _read_analog(path)
+    path.write_bytes(pickle.dumps({(0,) * 6: 1.0})[:-5])
+    with pytest.raises(ValueError, match=r"data\.anb is corrupt"):
+        _read_analog(path)
