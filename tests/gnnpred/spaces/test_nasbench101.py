@@ -1,0 +1,412 @@
+"""Tests of the NAS-Bench-101 space against the real benchmark tables in ../shared/data.
+
+Tests marked ``slow`` need the enumeration of all 423,624 cells: about 1.5 minutes on 2 cores the
+first time, then loaded from the on-disk cache in well under a second.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from gnnpred.spaces import NASBench101Space, NB101Cell, get_space
+from gnnpred.spaces import _nb101_enum as enum_mod
+
+C3, C1, MP = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
+HIDDEN = (C3, C1, MP)
+
+
+@pytest.fixture(scope="module")
+def space() -> NASBench101Space:
+    return get_space("nb101")
+
+
+@pytest.fixture(scope="module")
+def rows(nb101_graphs1k) -> list[dict]:
+    return json.loads(nb101_graphs1k.read_text())
+
+
+@pytest.fixture(scope="module")
+def cells(space, rows) -> list[NB101Cell]:
+    return [space.make(matrix=r["matrix"], ops=r["ops"]) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def table(space):
+    return space.table(verbose=False)
+
+
+def reference_prune(matrix, ops):
+    """Independent set-based version of the official pruning rule, for comparison."""
+    n = len(ops)
+    fwd, stack = {0}, [0]
+    while stack:
+        u = stack.pop()
+        for v in range(n):
+            if matrix[u][v] and v not in fwd:
+                fwd.add(v)
+                stack.append(v)
+    bwd, stack = {n - 1}, [n - 1]
+    while stack:
+        v = stack.pop()
+        for u in range(n):
+            if matrix[u][v] and u not in bwd:
+                bwd.add(u)
+                stack.append(u)
+    keep = sorted(fwd & bwd)
+    return [[matrix[i][j] for j in keep] for i in keep], [ops[i] for i in keep]
+
+
+def relabel(cell: NB101Cell, perm: list[int]) -> tuple[list[list[int]], list[str]]:
+    """The cell with vertices reordered (vertex ``a`` of the result is ``perm[a]``)."""
+    m = np.asarray(cell.matrix)[np.ix_(perm, perm)]
+    return m.tolist(), [cell.ops[p] for p in perm]
+
+
+def fresh(cell: NB101Cell) -> NB101Cell:
+    """A new instance of ``cell`` (no memoised hash or validity)."""
+    return NB101Cell(tuple(map(tuple, cell.matrix)), tuple(cell.ops))
+
+
+def topological_relabels(cell: NB101Cell):
+    n = len(cell.ops)
+    for mid in itertools.permutations(range(1, n - 1)):
+        perm = [0, *mid, n - 1]
+        m, o = relabel(cell, perm)
+        if not np.tril(m).any():
+            yield m, o
+
+
+# ------------------------------------------------------------------------------ make / validate
+def test_registry_and_size(space):
+    assert isinstance(space, NASBench101Space)
+    assert len(space) == 423_624
+    assert space.op_vocab == ("input", C1, C3, MP, "output")
+
+
+def test_make_prunes_like_the_official_model_spec(space):
+    rng = np.random.default_rng(0)
+    checked = 0
+    while checked < 300:
+        m = np.triu(rng.integers(0, 2, size=(7, 7)), 1)
+        ops = ["input", *rng.choice(HIDDEN, size=5).tolist(), "output"]
+        ref_m, ref_ops = reference_prune(m.tolist(), ops)
+        if len(ref_ops) < 2 or np.sum(ref_m) > 9:
+            with pytest.raises(ValueError):
+                space.make(matrix=m, ops=ops)
+            continue
+        cell = space.make(matrix=m, ops=ops)
+        assert [list(r) for r in cell.matrix] == ref_m and list(cell.ops) == ref_ops
+        checked += 1
+
+
+def test_make_accepts_lists_and_arrays(space, rows):
+    r = rows[0]
+    a = space.make(matrix=r["matrix"], ops=r["ops"])
+    b = space.make(matrix=np.array(r["matrix"], dtype=np.int32), ops=np.array(r["ops"]))
+    c = space.make(matrix=np.array(r["matrix"], dtype=bool), ops=tuple(r["ops"]))
+    assert a == b == c
+    assert isinstance(a.matrix[0], tuple) and isinstance(a.matrix[0][0], int)
+    assert hash(a) == hash(b)
+
+
+def _spec(edges, ops, n=None):
+    n = n or len(ops)
+    m = np.zeros((n, n), int)
+    for i, j in edges:
+        m[i, j] = 1
+    return m, ops
+
+
+@pytest.mark.parametrize(
+    "matrix, ops, match",
+    [
+        (*_spec([(0, 1), (1, 2), (2, 1)], ["input", C3, "output"]), "upper-triangular"),
+        (*_spec([(0, 1), (1, 1), (1, 2)], ["input", C3, "output"]), "upper-triangular"),
+        (*_spec([(0, 2), (1, 2)], ["input", C3, "output", "output"][:3]), None),  # valid after pruning
+        (*_spec([(0, 1), (2, 3)], ["input", C3, C3, "output"]), "No path"),
+        (*_spec([(0, 1), (1, 2)], ["input", "conv5x5", "output"]), "Unknown op 'conv5x5'"),
+        (*_spec([(0, 1), (1, 2)], [C3, C3, "output"]), "first op must be 'input'"),
+        (*_spec([(0, 1), (1, 2)], ["input", C3, C3]), "last 'output'"),
+        (*_spec([(0, 1), (1, 2), (2, 3)], ["input", "output", C3, "output"]), "Only the first"),
+        (np.zeros((3, 3), int), ["input", C3], "3 x 3 but there are 2 ops"),
+        (np.zeros((3, 2), int), ["input", C3, "output"], "square"),
+        ([[0, 2], [0, 0]], ["input", "output"], "0 or 1"),
+        (*_spec([(i, i + 1) for i in range(7)], ["input", *[C3] * 6, "output"]), "8 vertices"),
+        (*_spec([(0, j) for j in range(1, 6)] + [(j, 5) for j in range(1, 5)] + [(1, 2)], ["input", *[C1] * 4, "output"]),
+         "10 edges"),
+    ],
+)
+def test_make_rejects_invalid_cells_saying_why(space, matrix, ops, match):
+    if match is None:
+        cell = space.make(matrix=matrix, ops=ops)
+        assert cell.ops == ("input", "output") and cell.matrix == ((0, 1), (0, 0))
+        return
+    with pytest.raises(ValueError, match=match):
+        space.make(matrix=matrix, ops=ops)
+
+
+def test_make_argument_errors(space):
+    with pytest.raises(TypeError, match="matrix= and ops="):
+        space.make(matrix=[[0, 1], [0, 0]])
+    with pytest.raises(TypeError, match="unexpected"):
+        space.make(matrix=[[0, 1], [0, 0]], ops=["input", "output"], link=[0])
+    with pytest.raises(TypeError, match="op names"):
+        space.make(matrix=[[0, 1], [0, 0]], ops="input,output")
+
+
+def test_validate_rejects_unpruned_and_foreign_values(space):
+    assert space.is_valid(NB101Cell(((0, 1), (0, 0)), ("input", "output")))
+    dangling = NB101Cell(((0, 1, 1), (0, 0, 0), (0, 0, 0)), ("input", C3, "output"))
+    with pytest.raises(ValueError, match="not pruned"):
+        space.validate(dangling)
+    with pytest.raises(TypeError, match="NB101Cell"):
+        space.validate("0110;input,output")
+    with pytest.raises(ValueError, match="upper-triangular"):
+        space.validate(NB101Cell(((0, 1), (1, 0)), ("input", "output")))
+    with pytest.raises(ValueError, match="archs\\[1\\]|not pruned"):
+        space.check_archs([NB101Cell(((0, 1), (0, 0)), ("input", "output")), dangling])
+    assert not space.is_valid(NB101Cell(((0, 1), (0, 0)), ("input", "conv7x7")))
+
+
+# ------------------------------------------------------------------------------ identity
+def test_hash_reproduces_all_official_hashes(space, rows, cells):
+    assert len(rows) == 1000
+    for r, cell in zip(rows, cells, strict=True):
+        assert space.hash(cell) == r["hash"], r
+
+
+def test_hash_and_canonical_are_isomorphism_invariant(space, cells):
+    for cell in cells[:40]:
+        forms = {space.canonical(space.make(matrix=m, ops=o)) for m, o in topological_relabels(cell)}
+        hashes = {space.hash(space.make(matrix=m, ops=o)) for m, o in topological_relabels(cell)}
+        assert len(forms) == 1 and hashes == {space.hash(cell)}
+        canon = forms.pop()
+        assert space.canonical(canon) is canon
+        assert space.is_valid(fresh(canon))
+
+
+def test_string_round_trip(space, cells):
+    for cell in cells:
+        text = space.to_string(cell)
+        assert space.from_string(text) == cell
+    assert space.to_string(space.make(matrix=[[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops=["input", MP, "output"])) == (
+        "011|001|000;input,maxpool3x3,output"
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["", "011|001|000", "011|001;input,output", "0a1|001|000;input,conv3x3-bn-relu,output",
+             "011|001|000;input,conv9x9,output"]
+)
+def test_from_string_rejects_bad_strings(space, text):
+    with pytest.raises(ValueError, match="Bad NB101 string"):
+        space.from_string(text)
+
+
+# ------------------------------------------------------------------------------ sampling
+def _assert_valid_pruned(space, cell):
+    space.validate(fresh(cell))  # includes: pruned, <= 7 vertices, <= 9 edges, known ops
+    assert len(cell.ops) <= 7 and sum(map(sum, cell.matrix)) <= 9
+
+
+def test_sample_is_valid_reproducible_and_varied(space):
+    a = space.sample_many(300, np.random.default_rng(1))
+    b = space.sample_many(300, np.random.default_rng(1))
+    assert a == b
+    for cell in a:
+        _assert_valid_pruned(space, cell)
+    # The paper's sampler is not uniform over unique cells: pruning often shrinks the 7-vertex
+    # draw (the bare input -> output cell comes out ~9% of the time).
+    assert len({space.hash(c) for c in a}) > 150
+    assert len({len(c.ops) for c in a}) >= 4
+
+
+def test_mutate_returns_a_different_valid_cell(space, cells):
+    rng = np.random.default_rng(2)
+    for cell in cells[:150]:
+        new = space.mutate(cell, rng)
+        _assert_valid_pruned(space, new)
+        assert space.hash(fresh(new)) != space.hash(cell)
+    small = space.make(matrix=[[0, 1], [0, 0]], ops=["input", "output"])
+    assert space.hash(space.mutate(small, rng)) != space.hash(small)
+    with pytest.raises(ValueError, match="mutation_rate"):
+        space.mutate(cell, rng, mutation_rate=0)
+
+
+def test_neighbours(space, cells):
+    for cell in cells[:25]:
+        nbrs = space.neighbours(cell)
+        hashes = [space.hash(fresh(c)) for c in nbrs]
+        assert len(set(hashes)) == len(hashes) and space.hash(cell) not in hashes
+        for c in nbrs:
+            _assert_valid_pruned(space, c)
+        # every single-op change is a neighbour
+        for v in range(1, len(cell.ops) - 1):
+            for op in HIDDEN:
+                if op != cell.ops[v]:
+                    other = space.make(matrix=cell.matrix, ops=[*cell.ops[:v], op, *cell.ops[v + 1:]])
+                    if space.hash(other) != space.hash(cell):
+                        assert space.hash(other) in hashes
+        # every edge removal that leaves a valid cell is a neighbour
+        for i, j in zip(*np.nonzero(cell.matrix), strict=True):
+            m = np.array(cell.matrix)
+            m[i, j] = 0
+            try:
+                other = space.make(matrix=m, ops=cell.ops)
+            except ValueError:
+                continue
+            assert space.hash(other) in hashes
+        assert space.neighbours(cell) == nbrs
+
+
+# ------------------------------------------------------------------------------ tensors
+def test_to_graph_matches_cell(space, cells):
+    for cell in cells[:50]:
+        g = space.to_graph(cell)
+        assert g.num_nodes == len(cell.ops) and g.x.shape == (len(cell.ops), 5)
+        assert [space.op_vocab[i] for i in g.x.argmax(1).tolist()] == list(cell.ops)
+        assert torch.all(g.x.sum(1) == 1)
+        edges = {tuple(e) for e in g.edge_index.t().tolist()}
+        assert edges == {(i, j) for i, row in enumerate(cell.matrix) for j, v in enumerate(row) if v}
+
+
+def test_to_batch_equals_from_data_list(space, cells):
+    some = cells[:200]
+    ours = space.to_batch(some)
+    ref = Batch.from_data_list([space.to_graph(c) for c in some])
+    for key in ("x", "edge_index", "batch", "ptr"):
+        assert torch.equal(ours[key], ref[key]), key
+    assert ours.num_graphs == ref.num_graphs == 200
+    for i in (0, 7, 199):
+        g, h = ours[i], ref[i]
+        assert torch.equal(g.x, h.x) and torch.equal(g.edge_index, h.edge_index) and g.num_nodes == h.num_nodes
+    assert len(ours.to_data_list()) == 200
+    with pytest.raises(ValueError, match="at least one"):
+        space.to_batch([])
+
+
+def test_encode_layout(space, cells):
+    enc = space.encode(cells)
+    assert enc.shape == (len(cells), 56) and enc.dtype == np.float32
+    pairs = list(itertools.combinations(range(7), 2))
+    for cell, row in zip(cells[:100], enc[:100], strict=True):
+        n = len(cell.ops)
+        slot = [*range(n - 1), 6]
+        adj = np.zeros((7, 7))
+        for k, (i, j) in enumerate(pairs):
+            adj[i, j] = row[k]
+        np.testing.assert_array_equal(adj[np.ix_(slot, slot)], np.array(cell.matrix))
+        assert adj.sum() == np.sum(cell.matrix)
+        onehot = row[21:].reshape(7, 5)
+        assert [space.op_vocab[int(onehot[s].argmax())] for s in slot] == list(cell.ops)
+        assert onehot.sum() == n
+
+
+def test_cells_pickle_and_compare_by_value(space, cells):
+    import pickle
+
+    for cell in cells[:20]:
+        back = pickle.loads(pickle.dumps(cell))
+        assert back == cell and hash(back) == hash(cell) and space.hash(back) == space.hash(cell)
+    a, b = cells[0], fresh(cells[0])
+    space.hash(a)
+    assert a == b and {a: 1}[b] == 1  # memoised values do not take part in equality
+
+
+def test_to_network_builds_a_module(space, cells):
+    pytest.importorskip("gnnpred.networks.nasbench101")
+    net = space.to_network(cells[0])
+    assert isinstance(net, torch.nn.Module)
+
+
+# ------------------------------------------------------------------------------ enumeration
+def test_small_enumeration_matches_brute_force(space):
+    """Bulk enumeration up to 5 vertices against hashing every 5-vertex spec."""
+    table = enum_mod.NB101Table(enum_mod.build_table(n_jobs=1, verbose=False, max_vertices=5))
+    got = {table.hex(r) for r in range(len(table))}
+    assert len(got) == len(table)
+    brute = set()
+    rows, cols = np.triu_indices(5, 1)
+    for code in range(1 << len(rows)):
+        m = np.zeros((5, 5), int)
+        m[rows, cols] = [(code >> k) & 1 for k in range(len(rows))]
+        for mid in itertools.product(HIDDEN, repeat=3):
+            try:
+                brute.add(space.hash(space.make(matrix=m, ops=["input", *mid, "output"])))
+            except ValueError:
+                pass
+    assert got == brute
+    for r in range(0, len(table), 37):
+        cell = NB101Cell(*table.cell_args(r))
+        assert space.canonical(cell) == cell and space.hash(cell) == table.hex(r)
+        space.validate(cell)
+
+
+@pytest.mark.slow
+def test_enumeration_is_complete_and_canonical(space, table):
+    assert len(table) == 423_624
+    keys = table.hash
+    assert ((keys[1:, 0] > keys[:-1, 0]) | ((keys[1:, 0] == keys[:-1, 0]) & (keys[1:, 1] > keys[:-1, 1]))).all()
+    cells = list(itertools.islice(space.enumerate(), 0, None, 211))
+    for row, cell in zip(range(0, len(table), 211), cells, strict=True):
+        assert space.hash(fresh(cell)) == space.hash(cell) == table.hex(row)
+        assert space.canonical(cell) == cell
+
+
+@pytest.mark.slow
+def test_all_sample20k_hashes_are_enumerated(space, table, nb101_sample20k):
+    with open(nb101_sample20k, newline="") as fh:
+        hashes = [r["hash"] for r in csv.DictReader(fh)]
+    assert len(hashes) == 20_001
+    found = space.cells_for_hashes(hashes)
+    for h, cell in list(zip(hashes, found, strict=True))[::97]:
+        assert space.hash(fresh(cell)) == h
+
+
+@pytest.mark.slow
+def test_sample_unique_is_uniform_over_unique_cells(space, table):
+    a = space.sample_unique(2000, np.random.default_rng(3))
+    assert a == space.sample_unique(2000, np.random.default_rng(3))
+    assert len({space.hash(fresh(c)) for c in a}) == 2000
+    # under uniform sampling the share of 7-vertex cells matches the enumeration's
+    share = float(np.mean(table.num_vertices == 7))
+    assert abs(np.mean([len(c.ops) == 7 for c in a]) - share) < 0.05
+    with pytest.raises(ValueError, match="n must be"):
+        space.sample_unique(-1, np.random.default_rng(0))
+
+
+@pytest.mark.slow
+def test_cell_for_hash(space, table, rows, cells):
+    for r, cell in zip(rows[:200], cells[:200], strict=True):
+        assert space.cell_for_hash(r["hash"]) == space.canonical(cell)
+    with pytest.raises(KeyError, match="0" * 32):
+        space.cell_for_hash("0" * 32)
+    assert space.cells_for_hashes(["0" * 32, rows[0]["hash"]], missing="none")[0] is None
+    with pytest.raises(ValueError, match="32-character"):
+        space.cell_for_hash("abc")
+    with pytest.raises(ValueError, match="hexadecimal"):
+        space.cell_for_hash("z" * 32)
+
+
+@pytest.mark.slow
+def test_cache_is_rebuilt_when_corrupt(space, table, tmp_path, monkeypatch):
+    arrays = {"hash": table.hash, "num_vertices": table.num_vertices, "adjacency": table.adjacency,
+              "ops": table.ops, "version": np.array(enum_mod.CACHE_VERSION)}
+    calls = []
+    monkeypatch.setattr(enum_mod, "build_table", lambda **kw: calls.append(kw) or arrays)
+    path = enum_mod.cache_file(tmp_path)
+    path.write_bytes(b"not an npz file")
+    other = NASBench101Space(cache_dir=tmp_path)
+    assert len(other.table()) == 423_624 and len(calls) == 1
+    enum_mod._LOADED.pop(path)
+    assert len(NASBench101Space(cache_dir=tmp_path).table()) == 423_624 and len(calls) == 1  # read from disk
+    shutil.rmtree(tmp_path)
+    enum_mod._LOADED.pop(path)
