@@ -1,0 +1,131 @@
+"""Architecture-similarity graphs: k nearest neighbours in embedding space, computed in chunks.
+
+Distances are computed ``chunk_size`` query rows at a time against the whole pool, so memory is
+``O(chunk_size * pool)`` and the cost of connecting ``N`` new cells is ``O(N * pool)``: never
+``O(N^2)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from gnnpred._common import resolve_device
+
+__all__ = ["knn", "knn_graph", "neighbour_index_to_edge_index"]
+
+
+def _as_tensor(a, name: str) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
+    if t.dim() != 2:
+        raise ValueError(f"{name} must be a 2-D array [n, d]. Got shape {tuple(t.shape)} instead.")
+    if not torch.is_floating_point(t):
+        t = t.float()
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or inf values; embeddings must be finite.")
+    return t
+
+
+def knn(
+    query,
+    pool,
+    k: int,
+    *,
+    metric: str = "euclidean",
+    exclude_self: bool = False,
+    chunk_size: int = 4096,
+    device: str | torch.device = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` nearest pool rows of every query row.
+
+    Args:
+        query: Query embeddings ``[m, d]`` (array or tensor).
+        pool: Pool embeddings ``[n, d]``.
+        k: Number of neighbours (``1 <= k <= n``, or ``n - 1`` with ``exclude_self``).
+        metric: ``"euclidean"`` or ``"cosine"`` (distance ``1 - cos``).
+        exclude_self: Query row ``i`` is pool row ``i`` (``query is pool``); never return it.
+        chunk_size: Query rows per distance block; bounds memory to ``chunk_size * n`` floats.
+        device: Where to compute (``"auto"``: CUDA when present).
+
+    Returns:
+        ``(index, dist)``: long ``[m, k]`` pool indices sorted by increasing distance, and the
+        float ``[m, k]`` distances, both on CPU.
+
+    Raises:
+        ValueError: On bad ``k``, ``metric``, ``chunk_size``, shapes or non-finite embeddings.
+    """
+    q = _as_tensor(query, "query")
+    p = _as_tensor(pool, "pool")
+    if q.shape[1] != p.shape[1]:
+        raise ValueError(f"query and pool dimensions differ: {q.shape[1]} != {p.shape[1]}.")
+    if metric not in ("euclidean", "cosine"):
+        raise ValueError(f"metric must be 'euclidean' or 'cosine'. Got {metric!r} instead.")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int. Got {chunk_size!r} instead.")
+    n_avail = p.shape[0] - (1 if exclude_self else 0)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n_avail:
+        raise ValueError(f"k must be an int in [1, {n_avail}] for a pool of {p.shape[0]} rows. Got {k!r} instead.")
+    if exclude_self and q.shape[0] != p.shape[0]:
+        raise ValueError("exclude_self needs query and pool to be the same rows.")
+    dev = resolve_device(device)
+    p = p.to(dev, torch.float32)
+    if metric == "cosine":
+        p = torch.nn.functional.normalize(p, dim=1)
+    p_sq = (p * p).sum(1)  # [n]
+    out_idx, out_dist = [], []
+    for start in range(0, q.shape[0], chunk_size):
+        qc = q[start : start + chunk_size].to(dev, torch.float32)
+        if metric == "cosine":
+            qc = torch.nn.functional.normalize(qc, dim=1)
+            d = 1.0 - qc @ p.T  # [c, n]
+        else:
+            d = ((qc * qc).sum(1, keepdim=True) - 2.0 * (qc @ p.T) + p_sq).clamp_min_(0.0)
+        if exclude_self:
+            rows = torch.arange(qc.shape[0], device=dev)
+            d[rows, rows + start] = float("inf")
+        dist, idx = torch.topk(d, int(k), dim=1, largest=False, sorted=True)
+        if metric == "euclidean":
+            dist = dist.sqrt()
+        out_idx.append(idx.cpu())
+        out_dist.append(dist.cpu())
+    if not out_idx:
+        return torch.empty(0, int(k), dtype=torch.long), torch.empty(0, int(k))
+    return torch.cat(out_idx), torch.cat(out_dist)
+
+
+def neighbour_index_to_edge_index(index: torch.Tensor) -> torch.Tensor:
+    """Turn a ``[n, k]`` neighbour table into a PyG ``edge_index`` ``[2, n * k]`` whose edges point
+    from each neighbour to the node that chose it (messages flow neighbour -> node)."""
+    n, k = index.shape
+    target = torch.arange(n).repeat_interleave(k)
+    return torch.stack([index.reshape(-1), target])
+
+
+def knn_graph(
+    embeddings,
+    k: int,
+    *,
+    metric: str = "euclidean",
+    chunk_size: int = 4096,
+    device: str | torch.device = "auto",
+) -> torch.Tensor:
+    """The directed kNN graph of a set of embeddings (no self loops).
+
+    Args:
+        embeddings: ``[n, d]`` array or tensor.
+        k: Neighbours per node.
+        metric: ``"euclidean"`` or ``"cosine"``.
+        chunk_size: Rows per distance block.
+        device: Where to compute.
+
+    Returns:
+        ``edge_index`` ``[2, n * k]`` (neighbour -> node).
+
+    Raises:
+        ValueError: As :func:`knn`.
+    """
+    index, _ = knn(embeddings, embeddings, k, metric=metric, exclude_self=True,
+                   chunk_size=chunk_size, device=device)
+    return neighbour_index_to_edge_index(index)

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+import torch
+
+from gnnpred.similarity import knn, knn_graph, neighbour_index_to_edge_index
+
+
+def _brute(q, p, k, exclude_self=False):
+    d = np.linalg.norm(q[:, None, :] - p[None, :, :], axis=-1)
+    if exclude_self:
+        np.fill_diagonal(d, np.inf)
+    return np.argsort(d, axis=1, kind="stable")[:, :k], np.sort(d, axis=1)[:, :k]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 4096])
+def test_knn_matches_brute_force_in_any_chunking(chunk_size):
+    rng = np.random.default_rng(0)
+    q, p = rng.normal(size=(30, 5)), rng.normal(size=(50, 5))
+    idx, dist = knn(q, p, 4, chunk_size=chunk_size, device="cpu")
+    ref_idx, ref_dist = _brute(q, p, 4)
+    np.testing.assert_array_equal(idx.numpy(), ref_idx)
+    np.testing.assert_allclose(dist.numpy(), ref_dist, rtol=1e-4, atol=1e-4)
+
+
+def test_exclude_self_and_graph():
+    rng = np.random.default_rng(1)
+    e = rng.normal(size=(40, 3))
+    idx, _ = knn(e, e, 3, exclude_self=True, chunk_size=16, device="cpu")
+    assert not (idx.numpy() == np.arange(40)[:, None]).any()
+    np.testing.assert_array_equal(idx.numpy(), _brute(e, e, 3, exclude_self=True)[0])
+    ei = knn_graph(e, 3, chunk_size=16, device="cpu")
+    assert ei.shape == (2, 120)
+    # edge (neighbour -> node): node 0's three neighbours point to it
+    np.testing.assert_array_equal(ei[0, :3].numpy(), idx[0].numpy())
+    assert (ei[1, :3] == 0).all()
+
+
+def test_cosine_metric_ignores_scale():
+    p = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    idx, dist = knn(torch.tensor([[10.0, 0.1]]), p, 1, metric="cosine", device="cpu")
+    assert idx.item() == 0 and dist.item() < 0.01
+
+
+def test_neighbour_index_to_edge_index():
+    ei = neighbour_index_to_edge_index(torch.tensor([[1, 2], [0, 2], [0, 1]]))
+    assert ei.tolist() == [[1, 2, 0, 2, 0, 1], [0, 0, 1, 1, 2, 2]]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"k": 0}, "k must be"),
+        ({"k": 11}, "k must be"),
+        ({"k": 2, "metric": "manhattan"}, "metric"),
+        ({"k": 2, "chunk_size": 0}, "chunk_size"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    e = np.zeros((10, 2))
+    with pytest.raises(ValueError, match=match):
+        knn(e, e, device="cpu", **kwargs)
+
+
+def test_non_finite_and_shape_errors():
+    e = np.zeros((5, 2))
+    bad = e.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        knn(bad, e, 2, device="cpu")
+    with pytest.raises(ValueError, match="2-D"):
+        knn(np.zeros(5), e, 2, device="cpu")
+    with pytest.raises(ValueError, match="dimensions differ"):
+        knn(np.zeros((5, 3)), e, 2, device="cpu")
