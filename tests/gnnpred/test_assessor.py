@@ -1,0 +1,258 @@
+import csv
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from gnnpred import Assessor, get_space
+from gnnpred.metrics import spearman
+
+SMALL = dict(pretrain_steps=40, n_heads=1, gcn_epochs=20, regressor_steps=30, hidden_channels=32,
+             embedding_dim=16, num_layers=2, k=5)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def nb201(nb201_csv):
+    space = get_space("nasbench201")
+    with open(nb201_csv) as f:
+        rows = list(csv.DictReader(f))
+    archs = [space.from_string(r["arch"]) for r in rows]
+    return space, archs, np.array([float(r["test_accuracy"]) for r in rows])
+
+
+@pytest.fixture(scope="module")
+def split(nb201):
+    _, archs, y = nb201
+    perm = np.random.default_rng(0).permutation(len(archs))
+    return perm[:60], perm[60:460]
+
+
+@pytest.fixture(scope="module")
+def fitted(nb201, split):
+    _, archs, y = nb201
+    tr, _ = split
+    return Assessor("nasbench201", **SMALL, random_state=0).fit([archs[i] for i in tr], y[tr], unlabeled=300)
+
+
+def extra_two(archs):  # module level: picklable
+    return np.array([[a.ops.count("nor_conv_3x3"), a.ops.count("none")] for a in archs], dtype=float)
+
+
+def extra_nan(archs):
+    out = extra_two(archs)
+    out[0, 1] = np.nan
+    return out
+
+
+def test_not_fitted_errors(tmp_path, nb201):
+    _, archs, _ = nb201
+    a = Assessor()
+    with pytest.raises(NotFittedError):
+        a.predict(archs[:3])
+    with pytest.raises(NotFittedError):
+        a.save(tmp_path / "a.pt")
+
+
+def test_params_round_trip_and_clone(fitted):
+    params = fitted.get_params()
+    assert params["k"] == 5 and params["random_state"] == 0
+    c = clone(fitted)
+    assert c.get_params() == params
+    assert not hasattr(c, "autoencoder_")
+    c.set_params(k=7, gcn_weight=0.25)
+    assert c.get_params()["k"] == 7 and c.gcn_weight == 0.25
+    assert fitted.k == 5
+
+
+def test_fit_returns_self_and_predicts_pool_and_new_cells(fitted, nb201, split):
+    space, archs, y = nb201
+    _, te = split
+    assert hasattr(fitted, "pool_") and len(fitted.pool_) > 300 * 0.5
+    cells = [archs[i] for i in te]
+    pred, parts = fitted.predict(cells, return_parts=True)
+    assert pred.shape == (len(te),) and np.isfinite(pred).all()
+    assert set(parts) == {"gcn", "regressor"}
+    # the combination is made before the (monotone) map back to label units: it lies between the parts
+    lo, hi = np.minimum(parts["gcn"], parts["regressor"]), np.maximum(parts["gcn"], parts["regressor"])
+    assert np.all(pred >= lo - 1e-9) and np.all(pred <= hi + 1e-9)
+    assert not np.allclose(parts["gcn"], parts["regressor"])
+    in_pool = [a for a in cells if space.hash(space.canonical(a)) in fitted.pool_index_]
+    new = [a for a in cells if space.hash(space.canonical(a)) not in fitted.pool_index_]
+    assert in_pool and new  # both code paths are exercised
+    # cells sharing a canonical form get one prediction
+    one = space.from_string("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|")
+    dead = space.from_string("|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|skip_connect~1|none~2|")
+    assert space.canonical(one) == space.canonical(dead) != dead
+    p1, p2 = fitted.predict([one, dead])
+    assert p1 == p2
+
+
+def test_save_load_bit_identical(fitted, nb201, split, tmp_path):
+    _, archs, _ = nb201
+    _, te = split
+    cells = [archs[i] for i in te]
+    path = tmp_path / "assessor.pt"
+    fitted.save(path)
+    loaded = Assessor.load(path)
+    np.testing.assert_array_equal(loaded.predict(cells), fitted.predict(cells))
+    assert loaded.get_params() == fitted.get_params()
+    bad = tmp_path / "bad.pt"
+    torch.save({"format": "other"}, bad)
+    with pytest.raises(ValueError, match="not a saved gnnpred Assessor"):
+        Assessor.load(bad)
+    with pytest.raises(FileNotFoundError):
+        Assessor.load(tmp_path / "missing.pt")
+    # the estimator itself pickles too
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(again.predict(cells[:20]), fitted.predict(cells[:20]))
+
+
+def test_deterministic_with_fixed_random_state(fitted, nb201, split):
+    _, archs, y = nb201
+    tr, te = split
+    other = clone(fitted).fit([archs[i] for i in tr], y[tr], unlabeled=300)
+    cells = [archs[i] for i in te[:100]]
+    np.testing.assert_array_equal(other.predict(cells), fitted.predict(cells))
+    third = clone(fitted).set_params(random_state=1).fit([archs[i] for i in tr], y[tr], unlabeled=300)
+    assert not np.array_equal(third.predict(cells), fitted.predict(cells))
+
+
+def test_extra_features_used_and_validated(nb201, split, tmp_path):
+    _, archs, y = nb201
+    tr, te = split
+    cells = [archs[i] for i in tr]
+    a = Assessor(**SMALL, extra_features=extra_two).fit(cells, y[tr], unlabeled=200)
+    assert a.pool_features_.shape[1] == SMALL["embedding_dim"] + 2
+    pred = a.predict([archs[i] for i in te[:50]])
+    a.save(tmp_path / "x.pt")
+    np.testing.assert_array_equal(Assessor.load(tmp_path / "x.pt").predict([archs[i] for i in te[:50]]), pred)
+    with pytest.raises(ValueError, match="extra_features returned .*non-finite"):
+        Assessor(**SMALL, extra_features=extra_nan).fit(cells, y[tr], unlabeled=50)
+    lam = Assessor(**SMALL, extra_features=lambda xs: extra_two(xs)).fit(cells, y[tr], unlabeled=50)
+    with pytest.raises(TypeError, match="picklable"):
+        lam.save(tmp_path / "lam.pt")
+
+
+def test_warm_start_reuses_the_autoencoder(nb201, split):
+    _, archs, y = nb201
+    tr, te = split
+    a = Assessor(**SMALL, warm_start=True).fit([archs[i] for i in tr[:40]], y[tr[:40]], unlabeled=200)
+    ae, n_pool = a.autoencoder_, len(a.pool_)
+    emb = a.pool_embedding_.clone()
+    extra = [archs[i] for i in te[:20]]
+    a.fit([archs[i] for i in tr[:40]] + extra, np.concatenate([y[tr[:40]], y[te[:20]]]), unlabeled=200)
+    assert a.autoencoder_ is ae
+    torch.testing.assert_close(a.pool_embedding_[:n_pool], emb)
+    assert len(a.pool_) >= n_pool
+    cold = clone(a).set_params(warm_start=False)
+    cold.fit([archs[i] for i in tr[:40]], y[tr[:40]], unlabeled=200)
+    assert cold.autoencoder_ is not ae
+
+
+def test_space_instance_and_labelled_only(nb201, split):
+    space, archs, y = nb201
+    tr, _ = split
+    a = Assessor(space, **SMALL).fit([archs[i] for i in tr], y[tr], unlabeled=0)
+    assert len(a.pool_) <= len(tr)
+    assert a.predict([archs[0]]).shape == (1,)
+
+
+@pytest.mark.parametrize(
+    ("params", "exc", "match"),
+    [
+        ({"k": -1}, ValueError, "The 'k' parameter of Assessor must be a positive int. Got -1 instead."),
+        ({"gcn_weight": 1.5}, ValueError, "'gcn_weight' parameter"),
+        ({"n_heads": 0}, ValueError, "'n_heads'"),
+        ({"variational": "yes"}, TypeError, "'variational'"),
+        ({"extra_features": 3}, TypeError, "extra_features"),
+        ({"space": "nasbench999"}, ValueError, "Unknown search space"),
+        ({"space": 3}, TypeError, "'space' parameter"),
+        ({"num_threads": 0}, ValueError, "num_threads"),
+    ],
+)
+def test_bad_params(nb201, params, exc, match):
+    _, archs, y = nb201
+    with pytest.raises(exc, match=match):
+        Assessor(**{**SMALL, **params}).fit(archs[:5], y[:5], unlabeled=0)
+
+
+def test_bad_inputs(nb201, fitted):
+    _, archs, y = nb201
+    a = Assessor(**SMALL)
+    with pytest.raises(ValueError, match="different lengths: 5 architectures but 4 labels"):
+        a.fit(archs[:5], y[:4])
+    bad = y[:5].copy()
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="non-finite .* index 3"):
+        a.fit(archs[:5], bad)
+    with pytest.raises(ValueError, match="at least 2"):
+        a.fit([], [])
+    with pytest.raises(TypeError, match="not a NB201Cell"):
+        a.fit([*archs[:3], ("conv",)], y[:4])
+    nb101 = get_space("nasbench101").sample(np.random.default_rng(0))
+    with pytest.raises(TypeError, match="nasbench201"):
+        fitted.predict([archs[0], nb101])
+    with pytest.raises(ValueError, match="empty"):
+        fitted.predict([])
+    with pytest.raises(TypeError, match="unlabeled"):
+        a.fit(archs[:5], y[:5], unlabeled=2.5)
+    with pytest.raises(ValueError, match="unlabeled"):
+        a.fit(archs[:5], y[:5], unlabeled=-3)
+
+
+def test_learns_nb201_ranking_from_200_labels(nb201):
+    _, archs, y = nb201
+    perm = np.random.default_rng(1).permutation(len(archs))
+    tr, te = perm[:200], perm[200:3200]
+    a = Assessor(pretrain_steps=60, n_heads=1, gcn_epochs=30, regressor_steps=100, num_layers=3, random_state=0)
+    a.fit([archs[i] for i in tr], y[tr], unlabeled=1000)
+    rho = spearman(y[te], a.predict([archs[i] for i in te]))
+    assert rho > 0.8  # about 0.9 with these light settings; XGBoost on one-hot gets about 0.7
+
+
+@pytest.mark.parametrize("kind", ["rank", "standard"])
+def test_target_transform_round_trip_and_monotone(kind):
+    from gnnpred._assessor_train import fit_target, inverse_target
+
+    y = np.array([10.0, 93.1, 85.0, 85.0, 91.2, 70.3])
+    z, knots = fit_target(y, kind)
+    back = inverse_target(z, kind, y.mean(), y.std(), knots)
+    np.testing.assert_allclose(back, y)
+    grid = np.linspace(-5, 5, 101)
+    assert np.all(np.diff(inverse_target(grid, kind, y.mean(), y.std(), knots)) > 0)
+
+
+def test_standard_target_transform_fits(nb201, split):
+    _, archs, y = nb201
+    tr, te = split
+    a = Assessor(**SMALL, target_transform="standard").fit([archs[i] for i in tr], y[tr], unlabeled=100)
+    assert np.isfinite(a.predict([archs[i] for i in te[:10]])).all()
+    with pytest.raises(ValueError, match="'target_transform' parameter"):
+        clone(a).set_params(target_transform="log").fit([archs[i] for i in tr], y[tr], unlabeled=0)
+
+
+@pytest.mark.parametrize("init", ["scratch", "pretrained"])
+def test_variational_with_either_head_init_round_trips(nb201, split, tmp_path, init):
+    _, archs, y = nb201
+    tr, te = split
+    a = Assessor(**SMALL, variational=True, regressor_init=init).fit(
+        [archs[i] for i in tr], y[tr], unlabeled=100)
+    assert a.autoencoder_.variational
+    has_logvar = any(k.startswith("encoder.logvar") for k in a.reg_heads_[0].state_dict())
+    assert has_logvar is (init == "pretrained")
+    a.save(tmp_path / "v.pt")
+    cells = [archs[i] for i in te[:30]]
+    np.testing.assert_array_equal(Assessor.load(tmp_path / "v.pt").predict(cells), a.predict(cells))
+    with pytest.raises(ValueError, match="'regressor_init' parameter"):
+        clone(a).set_params(regressor_init="random").fit(cells[:5], y[:5], unlabeled=0)
