@@ -1,0 +1,162 @@
+"""Search efficiency: random, evolution, local and assessor-guided search side by side.
+
+For NB201 CIFAR-10 (``../shared/data/nb201_cifar10.csv``) and NAS-Bench-Graph cora (search on
+``valid_perf``, report the test ``perf`` of the best-by-validation cell) it prints, over seeds:
+the queries needed to reach the table's optimum (median; runs that never reach it within their
+budget count as infinite) and the best value after 50/100/200 queries (median). Runs stop at
+the optimum; afterwards their best value is the optimum.
+
+Usage (from the repository root)::
+
+    python benchmarks/search.py                      # 20 seeds, both benchmarks
+    python benchmarks/search.py --quick              # 5 seeds, NB201 only
+    python benchmarks/search.py --benchmarks nb201 --algorithms evolution,assessor --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SHARED = ROOT.parent / "shared" / "data"
+CHECKPOINTS = (50, 100, 200)
+BENCHMARKS = {
+    "nb201": {"title": "NAS-Bench-201 CIFAR-10 (shared CSV)", "name": "nasbench201",
+              "kw": {"path": str(SHARED / "nb201_cifar10.csv")}, "metric": None, "report": None},
+    "graph": {"title": "NAS-Bench-Graph cora (search valid_perf, report perf)", "name": "nasbench-graph",
+              "kw": {"dataset": "cora"}, "metric": "valid_perf", "report": "perf",
+              "assessor_budget": 200},  # no algorithm finds this table's optimum reliably
+}
+_CACHE: dict = {}
+
+
+def _bench(key: str):
+    if key not in _CACHE:
+        import datasets
+        from search.domain import Domain
+
+        spec = BENCHMARKS[key]
+        bench = datasets.load(spec["name"], metric=spec["metric"], **spec["kw"])
+        _CACHE[key] = (bench, Domain(bench))
+    return _CACHE[key]
+
+
+def one_run(task: tuple) -> dict:
+    """Run one (benchmark, algorithm, seed) search; returns plain numbers (picklable)."""
+    key, algo, seed, budget, threads = task
+    import torch
+
+    torch.set_num_threads(threads)
+    from search.algorithms import get_algorithm
+    from search.engine import run_search
+
+    bench, domain = _bench(key)
+    report = BENCHMARKS[key]["report"]
+    t0 = time.perf_counter()
+    res = run_search(get_algorithm(algo), bench, budget, seed, domain=domain, stop_at_optimum=True,
+                     report_metrics=(report,) if report else (), device="cpu")
+    curve = res.best_curve()
+    best_idx = [int(np.argmax(res.values[: min(n, res.n_queries)])) for n in CHECKPOINTS]
+    return {
+        "key": key, "algorithm": algo, "seed": seed, "n_queries": res.n_queries,
+        "queries_to_optimum": res.queries_to_optimum, "optimum": res.optimum,
+        "best_after": [float(curve[min(n, res.n_queries) - 1]) for n in CHECKPOINTS],
+        "report_after": ([float(res.extra[report][i]) for i in best_idx] if report else None),
+        "time": time.perf_counter() - t0,
+    }
+
+
+def _median(xs) -> float:
+    return float(np.median(np.asarray(xs, dtype=float)))
+
+
+def print_table(key: str, rows: list[dict], budgets: dict[str, int]) -> None:
+    spec = BENCHMARKS[key]
+    opt = rows[0]["optimum"]
+    print(f"\n{spec['title']}: optimum {opt:.4f}, {len({r['seed'] for r in rows})} seeds")
+    what = "best-by-valid perf" if spec["report"] else "best value"
+    head = ["algorithm", "budget", "median q->opt", "reached", *[f"{what} @{n}" for n in CHECKPOINTS],
+            "s/run"]
+    lines = [head]
+    for algo in dict.fromkeys(r["algorithm"] for r in rows):
+        rs = [r for r in rows if r["algorithm"] == algo]
+        qto = [r["queries_to_optimum"] or math.inf for r in rs]
+        med = _median(qto)
+        vals = [r["report_after"] if spec["report"] else r["best_after"] for r in rs]
+        lines.append([algo, str(budgets[algo]), f"{med:.1f}" if math.isfinite(med) else f">{budgets[algo]}",
+                      f"{sum(math.isfinite(q) for q in qto)}/{len(rs)}",
+                      *[f"{_median([v[i] for v in vals]):.4f}" for i in range(len(CHECKPOINTS))],
+                      f"{np.mean([r['time'] for r in rs]):.1f}"])
+    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+    for i, row in enumerate(lines):
+        print("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    meds = {a: _median([r["queries_to_optimum"] or math.inf for r in rows if r["algorithm"] == a])
+            for a in dict.fromkeys(r["algorithm"] for r in rows)}
+    if "assessor" in meds and "evolution" in meds:
+        a, e = meds["assessor"], meds["evolution"]
+        ratio = a / e if math.isfinite(a) and math.isfinite(e) else float("nan")
+        print(f"assessor / evolution median queries to optimum: {ratio:.2f} "
+              f"(target for NB201: assessor <= 150 and ratio <= 0.25)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--benchmarks", default="nb201,graph", help="comma list of nb201, graph")
+    p.add_argument("--algorithms", default="random,evolution,local,assessor")
+    p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--budget", type=int, default=3000, help="query cap of the baselines (default 3000)")
+    p.add_argument("--assessor-budget", type=int, default=300, help="query cap of assessor runs (default 300)")
+    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel assessor runs")
+    p.add_argument("--quick", action="store_true", help="5 seeds, NB201 only")
+    p.add_argument("--json", default=None, help="also write all per-run numbers to this file")
+    args = p.parse_args(argv)
+    keys = ["nb201"] if args.quick else [k.strip() for k in args.benchmarks.split(",") if k.strip()]
+    seeds = range(5 if args.quick else args.seeds)
+    algos = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    if "nb201" in keys and not (SHARED / "nb201_cifar10.csv").exists():
+        print(f"{SHARED / 'nb201_cifar10.csv'} is absent; skipping NB201", file=sys.stderr)
+        keys.remove("nb201")
+    all_rows = []
+    for key in keys:
+        t0 = time.time()
+        budgets = {a: (min(args.assessor_budget, BENCHMARKS[key].get("assessor_budget", args.assessor_budget))
+                       if a == "assessor" else args.budget) for a in algos}
+        tasks = [(key, a, s, budgets[a], 1) for a in algos for s in seeds]
+        cheap = [t for t in tasks if t[1] != "assessor"]
+        heavy = [t for t in tasks if t[1] == "assessor"]
+        rows = [one_run(t) for t in cheap]
+        if heavy and args.jobs > 1:
+            with ProcessPoolExecutor(args.jobs) as pool:
+                for i, r in enumerate(pool.map(one_run, heavy)):
+                    print(f"  {key} assessor run {i + 1}/{len(heavy)}: q->opt {r['queries_to_optimum']} "
+                          f"({r['time']:.0f} s)", file=sys.stderr, flush=True)
+                    rows.append(r)
+        else:
+            for i, t in enumerate(heavy):
+                r = one_run((*t[:4], 2))
+                print(f"  {key} assessor run {i + 1}/{len(heavy)}: q->opt {r['queries_to_optimum']} "
+                      f"({r['time']:.0f} s)", file=sys.stderr, flush=True)
+                rows.append(r)
+        print_table(key, rows, budgets)
+        print(f"({time.time() - t0:.0f} s)")
+        all_rows += rows
+    if args.json:
+        Path(args.json).write_text(json.dumps(all_rows, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The search loop: propose, query the benchmark, record, observe; resumable from its history."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from search.algorithms import SearchAlgorithm, get_algorithm
+from search.domain import Domain
+from search.history import HistoryWriter, Record, read_history
+
+logger = logging.getLogger(__name__)
+
+#: Values within this of the optimum count as reaching it (table values are rounded decimals).
+OPTIMUM_TOL = 1e-9
+
+
+@dataclass
+class SearchResult:
+    """One finished (or stopped) search.
+
+    Attributes:
+        algorithm: The algorithm's name.
+        seed: The run's seed.
+        archs: Queried cells, in order.
+        values: Their search-metric values, ``[n]``.
+        times: Seconds since the start when each answer arrived, ``[n]``.
+        extra: Report metrics of each queried cell, name -> ``[n]``.
+        optimum: The benchmark's best value of the search metric (``None`` if unknown).
+    """
+
+    algorithm: str
+    seed: int
+    archs: list[Hashable]
+    values: np.ndarray
+    times: np.ndarray
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    optimum: float | None = None
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.archs)
+
+    @property
+    def best_index(self) -> int:
+        """0-based index of the first query that reached the best value."""
+        return int(np.argmax(self.values))
+
+    @property
+    def best_value(self) -> float:
+        return float(self.values[self.best_index])
+
+    @property
+    def queries_to_best(self) -> int:
+        """Queries spent until the best cell was found (1-based count)."""
+        return self.best_index + 1
+
+    @property
+    def queries_to_optimum(self) -> int | None:
+        """Queries spent until the benchmark's optimum was reached, ``None`` if never/unknown."""
+        if self.optimum is None:
+            return None
+        hit = np.flatnonzero(self.values >= self.optimum - OPTIMUM_TOL)
+        return int(hit[0]) + 1 if hit.size else None
+
+    def best_curve(self) -> np.ndarray:
+        """Best value so far after each query, ``[n]``."""
+        return np.maximum.accumulate(self.values) if self.n_queries else self.values
+
+    def best_after(self, n: int) -> float:
+        """Best value within the first ``n`` queries (NaN when the run is shorter)."""
+        return float(np.max(self.values[:n])) if self.n_queries >= n else float("nan")
+
+    def summary(self, space: Any) -> dict[str, Any]:
+        """The JSON-ready entry of ``summary.json`` for this run."""
+        out: dict[str, Any] = {
+            "algorithm": self.algorithm,
+            "seed": self.seed,
+            "n_queries": self.n_queries,
+            "best_arch": space.to_string(self.archs[self.best_index]) if self.n_queries else None,
+            "best_value": self.best_value if self.n_queries else None,
+            "queries_to_best": self.queries_to_best if self.n_queries else None,
+            "queries_to_optimum": self.queries_to_optimum,
+            "time": float(self.times[-1]) if self.n_queries else 0.0,
+        }
+        for name, vals in self.extra.items():
+            out[f"best_{name}"] = float(vals[self.best_index]) if self.n_queries else None
+        return out
+
+
+def run_search(
+    algorithm: SearchAlgorithm | str,
+    benchmark: Any,
+    budget: int,
+    seed: int = 0,
+    *,
+    metric: str | None = None,
+    report_metrics: Sequence[str] = (),
+    domain: Domain | None = None,
+    history: str | Path | None = None,
+    resume: bool = False,
+    optimum: float | None | str = "auto",
+    stop_at_optimum: bool = False,
+    device: str = "auto",
+    verbose: bool = False,
+    progress: Callable[[int], Any] | None = None,
+) -> SearchResult:
+    """Run one search on a benchmark table.
+
+    Args:
+        algorithm: A :class:`SearchAlgorithm` or a registered name (default parameters).
+        benchmark: A benchmark from ``datasets.load``.
+        budget: Maximum number of benchmark queries (no cell is queried twice).
+        seed: The run's seed; the same seed gives the same history.
+        metric: The metric to maximise (default: the benchmark's).
+        report_metrics: Other metrics to record for every queried cell (e.g. ``("perf",)``).
+        domain: A prebuilt :class:`Domain` of ``benchmark`` (saves work across seeds).
+        history: A ``history.jsonl`` path; each query is appended and flushed as it happens.
+        resume: Continue the history at ``history`` (replayed, not re-queried) instead of
+            requiring it to be absent or empty.
+        optimum: The best reachable value (``"auto"``: the table's best; ``None``: unknown).
+        stop_at_optimum: Stop as soon as the optimum is reached.
+        device: Torch device for algorithms that train models.
+        verbose: Let inner models report progress.
+        progress: Called with 1 after every new query (e.g. ``tqdm.update``).
+
+    Returns:
+        The :class:`SearchResult`, including replayed queries.
+
+    Raises:
+        ValueError: If ``budget`` < 1, a history exists without ``resume``, or it cannot be
+            replayed (corrupt, longer than ``budget``, or cells outside the benchmark).
+    """
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"budget must be an int >= 1 (benchmark queries). Got {budget!r} instead.")
+    algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
+    domain = domain if domain is not None else Domain(benchmark)
+    space = domain.space
+    metric = metric if metric is not None else benchmark.metric
+    if optimum == "auto":
+        optimum = float(np.nanmax(benchmark.values(metric)))
+    records = _load_records(history, resume)
+    if len(records) > budget:
+        raise ValueError(f"{history} already holds {len(records)} queries, more than the budget {budget}.")
+    archs, values = _decode(records, domain, history)
+
+    times = [r.time for r in records]
+    extra = {m: [r.extra.get(m, float("nan")) for r in records] for m in report_metrics}
+    reached = optimum is not None and any(v >= optimum - OPTIMUM_TOL for v in values)
+    if len(archs) < budget and not (stop_at_optimum and reached):  # else: finished, nothing to replay
+        algo.setup(domain, seed, budget, device=device, verbose=verbose)
+        algo.replay(list(zip(archs, values, strict=True)))
+        if records:
+            logger.info("resumed %s seed %d at query %d of %d", algo.name, seed, len(records), budget)
+    writer = HistoryWriter(history) if history is not None else None
+    offset, t0 = (times[-1] if times else 0.0), time.perf_counter()
+    try:
+        while len(archs) < budget and not (stop_at_optimum and reached):
+            arch = algo.propose()
+            value = float(benchmark.query(arch, metric))
+            ext = {m: float(benchmark.query(arch, m)) for m in report_metrics}
+            t = offset + time.perf_counter() - t0
+            if writer is not None:
+                writer.append(Record(len(archs), space.to_string(arch), value, round(t, 4), ext))
+            algo.observe(arch, value)
+            archs.append(arch)
+            values.append(value)
+            times.append(t)
+            for m in report_metrics:
+                extra[m].append(ext[m])
+            reached = reached or (optimum is not None and value >= optimum - OPTIMUM_TOL)
+            if progress is not None:
+                progress(1)
+    finally:
+        if writer is not None:
+            writer.close()
+    return SearchResult(algo.name, int(seed), archs, np.asarray(values, dtype=float),
+                        np.asarray(times, dtype=float), {m: np.asarray(v) for m, v in extra.items()},
+                        optimum)
+
+
+def _load_records(history: str | Path | None, resume: bool) -> list[Record]:
+    if history is None:
+        return []
+    records = read_history(history)
+    if records and not resume:
+        raise ValueError(f"{history} already holds {len(records)} queries; resume it or use another path.")
+    return records
+
+
+def _decode(records: list[Record], domain: Domain, history: Any) -> tuple[list, list[float]]:
+    archs, values = [], []
+    for r in records:
+        try:
+            cell = domain.lookup(domain.space.from_string(r.arch))
+        except ValueError as exc:
+            raise ValueError(f"{history}: query {r.index} holds {r.arch!r}, not a cell of the "
+                             f"{domain.space.name} space ({exc}).") from exc
+        if cell is None:
+            raise ValueError(f"{history}: query {r.index} holds {r.arch!r}, which the benchmark lacks.")
+        archs.append(cell)
+        values.append(r.value)
+    return archs, values
