@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnpred.networks._image import ImageClassifier
+
 __all__ = ["NB101Network", "vertex_channels"]
 
 _CONV = {"conv3x3-bn-relu": 3, "conv1x1-bn-relu": 1}
@@ -108,7 +110,7 @@ class CellModule(nn.Module):
         return out
 
 
-class NB101Network(nn.Module):
+class NB101Network(ImageClassifier):
     """A NAS-Bench-101 network for one cell, on the benchmark's macro skeleton.
 
     Stem (3x3 conv-BN-ReLU, ``stem_channels`` filters) -> ``num_stacks`` stacks of
@@ -168,16 +170,6 @@ class NB101Network(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Logits ``[B, num_classes]`` of images ``x`` ``[B, in_channels, H, W]``."""
         return self.classifier(self.layers(x).mean(dim=(2, 3)))
-
-    def reset_parameters(self) -> None:
-        """Re-initialise every layer with PyTorch's default initialisation."""
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-
-    def example_inputs(self, batch_size: int = 1, generator: torch.Generator | None = None) -> tuple[Tensor]:
-        """A random standard-normal batch ``([batch_size, *input_shape],)`` for proxies."""
-        return (torch.randn(batch_size, *self.input_shape, generator=generator),)
 
     def extra_repr(self) -> str:
         return f"ops={self.ops}, num_classes={self.num_classes}"

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnpred.networks._image import ImageClassifier
+
 __all__ = ["NB201Network", "NB201_OPS"]
 
 #: Operation names of the NAS-Bench-201 cell, in the benchmark's order.
@@ -93,7 +95,7 @@ class CellModule(nn.Module):
         return nodes[3]
 
 
-class NB201Network(nn.Module):
+class NB201Network(ImageClassifier):
     """A NAS-Bench-201 network for one cell, on the benchmark's macro skeleton.
 
     Stem (3x3 conv, ``channels`` filters, BN) -> 3 stages of ``cells_per_stage`` cells with
@@ -159,16 +161,6 @@ class NB201Network(nn.Module):
         """Logits ``[B, num_classes]`` of images ``x`` ``[B, in_channels, H, W]``."""
         x = self.lastact(self.cells(self.stem(x)))
         return self.classifier(self.pool(x).flatten(1))
-
-    def reset_parameters(self) -> None:
-        """Re-initialise every layer with PyTorch's default initialisation."""
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-
-    def example_inputs(self, batch_size: int = 1, generator: torch.Generator | None = None) -> tuple[Tensor]:
-        """A random standard-normal batch ``([batch_size, *input_shape],)`` for proxies."""
-        return (torch.randn(batch_size, *self.input_shape, generator=generator),)
 
     def extra_repr(self) -> str:
         return f"ops={self.ops}, num_classes={self.num_classes}"

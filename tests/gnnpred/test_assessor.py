@@ -14,14 +14,6 @@ SMALL = dict(pretrain_steps=40, n_heads=1, gcn_epochs=20, regressor_steps=30, hi
              embedding_dim=16, num_layers=2, k=5)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def nb201(nb201_csv):
     space = get_space("nasbench201")
