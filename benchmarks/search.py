@@ -69,7 +69,7 @@ def one_run(task: tuple) -> dict:
     curve = res.best_curve()
     best_idx = [int(np.argmax(res.values[: min(n, res.n_queries)])) for n in CHECKPOINTS]
     return {
-        "key": key, "algorithm": algo, "seed": seed, "n_queries": res.n_queries,
+        "key": key, "algorithm": algo, "seed": seed, "budget": budget, "n_queries": res.n_queries,
         "queries_to_optimum": res.queries_to_optimum, "optimum": res.optimum,
         "best_after": [float(curve[min(n, res.n_queries) - 1]) for n in CHECKPOINTS],
         "report_after": ([float(res.extra[report][i]) for i in best_idx] if report else None),
@@ -85,18 +85,17 @@ def print_table(key: str, rows: list[dict], budgets: dict[str, int]) -> None:
     spec = BENCHMARKS[key]
     opt = rows[0]["optimum"]
     print(f"\n{spec['title']}: optimum {opt:.4f}, {len({r['seed'] for r in rows})} seeds")
-    what = "best-by-valid perf" if spec["report"] else "best value"
-    head = ["algorithm", "budget", "median q->opt", "reached", *[f"{what} @{n}" for n in CHECKPOINTS],
-            "s/run"]
+    head = ["algorithm", "budget", "median q->opt", "reached", *[f"best @{n}" for n in CHECKPOINTS],
+            *([f"{spec['report']} of best @{n}" for n in CHECKPOINTS] if spec["report"] else []), "s/run"]
     lines = [head]
     for algo in dict.fromkeys(r["algorithm"] for r in rows):
         rs = [r for r in rows if r["algorithm"] == algo]
         qto = [r["queries_to_optimum"] or math.inf for r in rs]
         med = _median(qto)
-        vals = [r["report_after"] if spec["report"] else r["best_after"] for r in rs]
+        cols = [[r["best_after"] for r in rs]] + ([[r["report_after"] for r in rs]] if spec["report"] else [])
         lines.append([algo, str(budgets[algo]), f"{med:.1f}" if math.isfinite(med) else f">{budgets[algo]}",
                       f"{sum(math.isfinite(q) for q in qto)}/{len(rs)}",
-                      *[f"{_median([v[i] for v in vals]):.4f}" for i in range(len(CHECKPOINTS))],
+                      *[f"{_median([v[i] for v in vals]):.4f}" for vals in cols for i in range(len(CHECKPOINTS))],
                       f"{np.mean([r['time'] for r in rs]):.1f}"])
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     for i, row in enumerate(lines):
@@ -112,6 +111,17 @@ def print_table(key: str, rows: list[dict], budgets: dict[str, int]) -> None:
               f"(target for NB201: assessor <= 150 and ratio <= 0.25)")
 
 
+def reprint(path: str) -> None:
+    """Print the tables again from a ``--json`` file."""
+    rows = json.loads(Path(path).read_text())
+    for key in dict.fromkeys(r["key"] for r in rows):
+        rs = [r for r in rows if r["key"] == key]
+        budgets: dict[str, int] = {}
+        for r in rs:  # files without "budget": the longest run stands in for it
+            budgets[r["algorithm"]] = max(budgets.get(r["algorithm"], 0), r.get("budget", r["n_queries"]))
+        print_table(key, rs, budgets)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--benchmarks", default="nb201,graph", help="comma list of nb201, graph")
@@ -122,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel assessor runs")
     p.add_argument("--quick", action="store_true", help="5 seeds, NB201 only")
     p.add_argument("--json", default=None, help="also write all per-run numbers to this file")
+    p.add_argument("--reprint", default=None, help="only print the tables of an earlier --json file")
     args = p.parse_args(argv)
+    if args.reprint:
+        reprint(args.reprint)
+        return 0
     keys = ["nb201"] if args.quick else [k.strip() for k in args.benchmarks.split(",") if k.strip()]
     seeds = range(5 if args.quick else args.seeds)
     algos = [a.strip() for a in args.algorithms.split(",") if a.strip()]

@@ -42,7 +42,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
         n_candidates: Candidates scored per round when the table is too big to score whole
             (default 3000): neighbours and mutations of the best evaluated cells, then random cells.
         exhaustive_max: Score every unseen table cell when the table holds at most this many
-            (default 30000; NB201 and NAS-Bench-Graph qualify).
+            (default 20000: NB201 qualifies; NAS-Bench-Graph, with 26,206, ranks mutations and samples).
         n_parents: How many of the best evaluated cells are mutated (default 1).
         local_fraction: Share of each round's queries taken, best predicted first, among the
             unseen neighbours of the ``n_parents`` best evaluated cells (default 0.8); the rest
@@ -63,7 +63,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
         self.n_init = check_positive_int(owner, "n_init", p.get("n_init", 10))
         self.per_round = check_positive_int(owner, "per_round", p.get("per_round", 5))
         self.n_candidates = check_positive_int(owner, "n_candidates", p.get("n_candidates", 3000))
-        self.exhaustive_max = check_positive_int(owner, "exhaustive_max", p.get("exhaustive_max", 30000),
+        self.exhaustive_max = check_positive_int(owner, "exhaustive_max", p.get("exhaustive_max", 20000),
                                                  minimum=0)
         self.n_parents = check_positive_int(owner, "n_parents", p.get("n_parents", 1))
         self.pool_size = check_positive_int(owner, "pool_size", p.get("pool_size", 20000))
