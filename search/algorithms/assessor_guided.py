@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 #: pretraining (once per search) and one GCN head, so that a per-round refit takes a few seconds
 #: on a CPU while keeping the ranking of the best cells (measured by benchmarks/search.py).
 DEFAULT_ASSESSOR_PARAMS: dict[str, Any] = {
-    "pretrain_steps": 300, "n_heads": 1, "gcn_weight": 1.0, "gcn_epochs": 100,
+    "pretrain_steps": 300, "n_heads": 1, "gcn_weight": 0.1, "gcn_epochs": 100,
 }
 
 
