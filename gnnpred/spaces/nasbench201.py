@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-from gnnpred.spaces.base import SearchSpace, one_hot, register_space
+from gnnpred.spaces.base import SearchSpace, fixed_structure_batch, one_hot, register_space
 
 #: The five edge operations, in benchmark order (their index is the op code used below).
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -77,52 +77,6 @@ def _graph_template() -> tuple[np.ndarray, np.ndarray]:
 
 
 _TEMPLATE_EDGES, _TEMPLATE_NODES = _graph_template()
-
-
-def fixed_structure_batch(node_types: np.ndarray, edge_index: np.ndarray, vocab_size: int) -> Batch:
-    """Build a PyG :class:`Batch` of graphs sharing one node count, with tensor ops only.
-
-    The result behaves like ``Batch.from_data_list`` output (``batch``, ``ptr``,
-    ``num_graphs``, indexing and ``to_data_list`` work).
-
-    Args:
-        node_types: ``[n_graphs, n_nodes]`` integer indices into the op vocabulary.
-        edge_index: Either ``[2, n_edges]`` shared by all graphs, or ``[n_graphs, 2, n_edges]``
-            with ``-1`` padding columns (dropped) for graphs with fewer edges.
-        vocab_size: Width of the one-hot node features.
-
-    Returns:
-        The batch.
-    """
-    n, k = node_types.shape
-    x = one_hot(node_types.reshape(-1), vocab_size)  # [n*k, vocab]
-    offsets = np.arange(n, dtype=np.int64) * k
-    if edge_index.ndim == 2:
-        ei = edge_index[None, :, :] + offsets[:, None, None]  # [n, 2, E]
-        counts = np.full(n, edge_index.shape[1], dtype=np.int64)
-        flat = ei.transpose(1, 0, 2).reshape(2, -1)
-    else:
-        keep = edge_index[:, 0, :] >= 0  # [n, E]
-        counts = keep.sum(axis=1)
-        ei = edge_index + offsets[:, None, None]
-        flat = np.stack([ei[:, 0, :][keep], ei[:, 1, :][keep]])
-    batch = Batch(
-        x=x,
-        edge_index=torch.as_tensor(flat, dtype=torch.long),
-        batch=torch.arange(n, dtype=torch.long).repeat_interleave(k),
-        ptr=torch.arange(0, (n + 1) * k, k, dtype=torch.long),
-    )
-    batch.num_nodes = n * k
-    batch._num_graphs = n
-    batch._slice_dict = {
-        "x": torch.arange(0, (n + 1) * k, k, dtype=torch.long),
-        "edge_index": torch.as_tensor(np.concatenate([[0], np.cumsum(counts)]), dtype=torch.long),
-    }
-    batch._inc_dict = {
-        "x": torch.zeros(n, dtype=torch.long),
-        "edge_index": torch.as_tensor(offsets, dtype=torch.long),
-    }
-    return batch
 
 
 @register_space("nasbench201")

@@ -23,8 +23,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-from gnnpred.spaces.base import SearchSpace, register_space
-from gnnpred.spaces.nasbench201 import fixed_structure_batch
+from gnnpred.spaces.base import SearchSpace, fixed_structure_batch, register_space
 
 #: The nine operations, in the benchmark's order (key digits are indices into this tuple).
 FULL_OPS: tuple[str, ...] = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
