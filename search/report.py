@@ -153,7 +153,7 @@ def plot(results: Sequence[SearchResult], path: str | Path, *, metric: str = "va
         med = np.median(curves, axis=0)
         lows.append(np.percentile(curves[:, max(1, n // 20) - 1], 25))  # zoom past the first 5%
         highs.append(float(np.max(curves)))
-        line, = ax.plot(x, med, label=f"{name} ({len(runs)} seeds)")
+        line, = ax.plot(x, med, label=f"{name} ({len(runs)} seed{'' if len(runs) == 1 else 's'})")
         if len(runs) > 1:
             lo, hi = np.percentile(curves, [25, 75], axis=0)
             ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
