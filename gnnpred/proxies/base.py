@@ -98,3 +98,12 @@ def weight_layers(net: nn.Module) -> list[nn.Module]:
         ):
             out.append(m)
     return out
+
+
+def weight_grads(net: nn.Module, inputs: tuple[torch.Tensor, ...], targets: torch.Tensor | None,
+                 loss_fn) -> tuple[list[nn.Module], tuple[torch.Tensor | None, ...]]:
+    """The scored layers of ``net`` and ``dL/dweight`` of each on one minibatch (``None`` where a
+    layer's weight does not reach the loss)."""
+    layers = weight_layers(net)
+    loss = loss_fn(net(*inputs), targets)
+    return layers, torch.autograd.grad(loss, [m.weight for m in layers], allow_unused=True)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from gnnpred.proxies._mode import proxy_mode
-from gnnpred.proxies.base import register_proxy, weight_layers
+from gnnpred.proxies.base import register_proxy, weight_grads
 
 
 @register_proxy("snip", needs_data=True, heavy_tailed=True, paper="https://arxiv.org/abs/1810.02340")
 def snip(net: nn.Module, inputs: tuple[Tensor, ...], targets: Tensor | None, loss_fn) -> float:
     """Sum over conv/linear weights of ``|theta * dL/dtheta|`` on one minibatch (train-mode BN)."""
     with proxy_mode(net, batchnorm=True):
-        layers = weight_layers(net)
-        loss = loss_fn(net(*inputs), targets)
-        grads = torch.autograd.grad(loss, [m.weight for m in layers], allow_unused=True)
+        layers, grads = weight_grads(net, inputs, targets, loss_fn)
         return float(sum((m.weight.detach() * g).abs().sum() for m, g in zip(layers, grads, strict=True)
                          if g is not None))
