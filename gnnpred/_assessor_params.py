@@ -29,6 +29,7 @@ PARAM_RULES: dict[str, tuple[str, float | None, float | None]] = {
     "pseudo_weight": ("float", 0.0, 1.0),
     "max_unlabeled": ("int", 1, None),
     "warm_start": ("bool", None, None),
+    "warm_heads": ("bool", None, None),
     "canonicalize": ("bool", None, None),
     "verbose": ("bool", None, None),
 }

@@ -81,6 +81,10 @@ class Assessor(RegressorMixin, BaseEstimator):
             shape, reuse the autoencoder, pool embeddings and (if no new cell joined the pool) the
             similarity graph, and continue training the previous heads for 1/5 of
             ``gcn_epochs`` and 1/6 of ``regressor_steps`` (cheap refits in assessor-guided search).
+        warm_heads: Only with ``warm_start``: continue the previous prediction heads (``True``) or
+            train new heads from scratch on the reused autoencoder and pool (``False``: full
+            ``gcn_epochs``/``regressor_steps``, slower, but not anchored to a fit on fewer labels;
+            assessor-guided search uses it).
         regressor_init: Encoder of each regressor head: ``"pretrained"`` (a copy of the
             autoencoder's, fine-tuned) or ``"scratch"`` (freshly initialised).
         target_transform: ``"rank"`` (train on normal scores of the label ranks; predictions are
@@ -105,7 +109,7 @@ class Assessor(RegressorMixin, BaseEstimator):
                  rank_weight: float = 1.0, self_training: int = 0, pseudo_labels: int = 1000,
                  pseudo_weight: float = 0.3, max_unlabeled: int = 20000,
                  extra_features: Callable[[list], np.ndarray] | None = None, warm_start: bool = False,
-                 regressor_init: str = "scratch", target_transform: str = "rank", canonicalize: bool = True,
+                 warm_heads: bool = True, regressor_init: str = "scratch", target_transform: str = "rank", canonicalize: bool = True,
                  num_threads: int | None = 1, random_state: int | None = 0, device: str = "auto",
                  verbose: bool = False) -> None:
         self.space = space
@@ -128,6 +132,7 @@ class Assessor(RegressorMixin, BaseEstimator):
         self.max_unlabeled = max_unlabeled
         self.extra_features = extra_features
         self.warm_start = warm_start
+        self.warm_heads = warm_heads
         self.canonicalize = canonicalize
         self.target_transform = target_transform
         self.regressor_init = regressor_init
@@ -201,7 +206,9 @@ class Assessor(RegressorMixin, BaseEstimator):
             emb = torch.cat([self.pool_embedding_, T.embed(self.autoencoder_, graphs[len(self.pool_):], device)])
             extra = self._pool_extra(new, self.pool_extra_raw_)
             # sklearn warm start: heads continue from the previous solution, with fewer steps
-            self._warm = {"gcn": self.gcn_heads_, "reg": self.reg_heads_, "same_pool": not new}
+            heads = bool(self.warm_heads)
+            self._warm = {"gcn": self.gcn_heads_ if heads else [], "reg": self.reg_heads_ if heads else [],
+                          "same_pool": not new}
         else:
             extra_cells = self._draw_unlabeled(space, unlabeled, rng)
             pool, index = [], {}

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from gnnpred import Assessor, get_space
+from gnnpred import _assessor_train as assessor_train
 from gnnpred.metrics import spearman
 
 SMALL = dict(pretrain_steps=40, n_heads=1, gcn_epochs=20, regressor_steps=30, hidden_channels=32,
@@ -150,6 +151,28 @@ def test_warm_start_reuses_the_autoencoder(nb201, split):
     cold = clone(a).set_params(warm_start=False)
     cold.fit([archs[i] for i in tr[:40]], y[tr[:40]], unlabeled=200)
     assert cold.autoencoder_ is not ae
+
+
+@pytest.mark.parametrize("warm_heads", [True, False])
+def test_warm_heads_choose_between_continuing_and_retraining_the_heads(nb201, split, monkeypatch, warm_heads):
+    _, archs, y = nb201
+    tr, _ = split
+    steps: list[int] = []
+    orig = assessor_train.train_regressor
+
+    def spy(*args, **kwargs):
+        steps.append(kwargs["steps"])
+        return orig(*args, **kwargs)
+
+    monkeypatch.setattr(assessor_train, "train_regressor", spy)
+    a = Assessor(**{**SMALL, "n_heads": 1}, warm_start=True, warm_heads=warm_heads)
+    a.fit([archs[i] for i in tr[:30]], y[tr[:30]], unlabeled=200)
+    ae, head = a.autoencoder_, a.reg_heads_[0]
+    a.fit([archs[i] for i in tr[:40]], y[tr[:40]], unlabeled=200)
+    assert a.autoencoder_ is ae
+    assert a.reg_heads_[0] is not head
+    full = SMALL.get("regressor_steps", 300)
+    assert steps == [full, max(1, full // 6) if warm_heads else full]
 
 
 def test_space_instance_and_labelled_only(nb201, split):
