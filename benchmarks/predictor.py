@@ -1,9 +1,14 @@
 """Predictor quality: the semi-supervised Assessor vs. the Assessor without unlabelled cells vs.
-XGBoost on the space's one-hot encoding, on real benchmark tables.
+XGBoost on the space's one-hot encoding, each also with zero-cost proxy features, on real
+benchmark tables.
 
 For every space, labelled-set size and seed: draw ``n`` labelled cells, fit, predict every remaining
 cell of the table, and record Kendall tau, Spearman rho and top-5% precision. Prints one table at
 the end (mean +- std over seeds) and the mean fit time of each method.
+
+The ``-zc`` methods add the data-free proxies (synflow, params, flops; log-scaled) of every cell
+as features. They read the NB201 score cache that ``benchmarks/proxies.py`` writes (default: the
+user cache dir) and are skipped, with a message, for other spaces or when the cache is missing.
 
 Examples::
 
@@ -36,19 +41,48 @@ SPACES = {
     "nbg-cora": ("NAS-Bench-Graph cora valid_perf",
                  lambda ds: ds.load("nasbench-graph", dataset="cora", metric="valid_perf")),
 }
-METHODS = ("assessor", "assessor-nounlab", "xgb-onehot")
+METHODS = ("assessor", "assessor-nounlab", "assessor-zc", "xgb-onehot", "xgb-zc")
+ZC_SPACES = ("nb201",)  # spaces with a proxy score cache written by benchmarks/proxies.py
 
 
-def fit_predict(method: str, space, train, y_train, test, seed: int, quick: bool) -> np.ndarray:
-    """Fit one method on the labelled cells and predict the test cells."""
-    if method == "xgb-onehot":
+def zero_cost_features(space, archs: list):
+    """The cached data-free proxy features of ``archs`` (``None``, with a message, if unavailable)."""
+    from benchmarks.proxies import default_cache
+    from gnnpred.proxies import DATA_FREE
+    from gnnpred.proxies.features import ProxyFeatures
+
+    path = default_cache(0)
+    if not path.exists():
+        print(f"[skip] zero-cost methods: no proxy cache at {path}; run benchmarks/proxies.py first", flush=True)
+        return None
+    feats = ProxyFeatures.load(path, space, names=DATA_FREE)
+    missing = len({str(space.hash(a)) for a in archs}) - len(feats)
+    if missing > 0:
+        print(f"[skip] zero-cost methods: {path} lacks {missing} cells of the table; rerun "
+              "benchmarks/proxies.py to complete it", flush=True)
+        return None
+    return feats
+
+
+def fit_predict(method: str, space, train, y_train, test, seed: int, quick: bool, zc=None) -> np.ndarray:
+    """Fit one method on the labelled cells and predict the test cells.
+
+    ``zc`` is the zero-cost feature callable used by the ``-zc`` methods.
+    """
+    if method.startswith("xgb"):
         from xgboost import XGBRegressor
+
+        def enc(archs):
+            x = space.encode(archs)
+            return np.concatenate([x, zc(archs)], 1) if method == "xgb-zc" else x
 
         model = XGBRegressor(n_estimators=400, max_depth=6, learning_rate=0.05, subsample=0.8,
                              colsample_bytree=0.8, random_state=seed, n_jobs=1, verbosity=0)
-        model.fit(space.encode(train), y_train)
-        return model.predict(space.encode(test))
+        model.fit(enc(train), y_train)
+        return model.predict(enc(test))
     kw = {"pretrain_steps": 300, "n_heads": 2} if quick else {}
+    if method == "assessor-zc":
+        kw["extra_features"] = zc
     unlabeled = 0 if method == "assessor-nounlab" else None
     a = Assessor(space, random_state=seed, **kw).fit(train, y_train, unlabeled=unlabeled)
     return a.predict(test)
@@ -67,6 +101,13 @@ def run(spaces, sizes, seeds, methods, quick) -> dict:
             continue
         archs, values = bench.archs(), bench.values()
         print(f"== {label}: {len(archs)} cells, metric {bench.metric}", flush=True)
+        todo, zc = list(methods), None
+        if any(m.endswith("-zc") for m in todo):
+            zc = zero_cost_features(bench.space, archs) if key in ZC_SPACES else None
+            if zc is None:
+                if key not in ZC_SPACES:
+                    print(f"[skip] zero-cost methods: no proxy cache for {key}", flush=True)
+                todo = [m for m in todo if not m.endswith("-zc")]
         for n in sizes:
             if n >= len(archs) - 10:
                 print(f"[skip] n={n}: the table has only {len(archs)} cells", flush=True)
@@ -75,9 +116,9 @@ def run(spaces, sizes, seeds, methods, quick) -> dict:
                 perm = np.random.default_rng(1000 + seed).permutation(len(archs))
                 tr, te = perm[:n], perm[n:]
                 train, test = [archs[i] for i in tr], [archs[i] for i in te]
-                for method in methods:
+                for method in todo:
                     t0 = time.perf_counter()
-                    pred = fit_predict(method, bench.space, train, values[tr], test, seed, quick)
+                    pred = fit_predict(method, bench.space, train, values[tr], test, seed, quick, zc)
                     dt = time.perf_counter() - t0
                     r = ranking_report(values[te], pred, top=0.05)
                     results[(key, n, method)].append((r["kendall"], r["spearman"], r["top_precision"], dt))
