@@ -115,6 +115,24 @@ def check_labels(y, n: int) -> np.ndarray:
     return arr
 
 
+def check_sample_weight(sample_weight, n: int) -> np.ndarray:
+    """Per-label weights ``[n]`` (ones for ``None``); raise on bad shape or values."""
+    if sample_weight is None:
+        return np.ones(n)
+    try:
+        w = np.asarray(sample_weight, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"sample_weight must be a sequence of numbers. Got {type(sample_weight).__name__}.") from exc
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must have one weight per architecture: shape ({n},). Got {w.shape}.")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        raise ValueError(f"sample_weight must be finite and >= 0; index {int(bad[0])} is {w[bad[0]]}.")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight sums to 0: at least one label needs a positive weight.")
+    return w
+
+
 def check_extra(feats, n: int, what: str) -> np.ndarray:
     """Validate the output of ``extra_features``: finite ``[n, f]`` floats."""
     arr = np.asarray(feats, dtype=float)

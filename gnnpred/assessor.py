@@ -37,6 +37,7 @@ from gnnpred._assessor_params import (
     check_extra,
     check_labels,
     check_params,
+    check_sample_weight,
     check_unlabeled,
     resolve_space,
 )
@@ -142,7 +143,8 @@ class Assessor(RegressorMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------------------------ fit
-    def fit(self, archs: Sequence, y: Sequence[float], unlabeled: None | int | Sequence = None) -> Assessor:
+    def fit(self, archs: Sequence, y: Sequence[float], unlabeled: None | int | Sequence = None,
+            sample_weight: Sequence[float] | None = None) -> Assessor:
         """Fit on labelled cells, using unlabelled cells for pretraining and the similarity graph.
 
         Args:
@@ -151,12 +153,16 @@ class Assessor(RegressorMixin, BaseEstimator):
             unlabeled: ``None`` (the whole space when it has at most ``max_unlabeled`` cells,
                 else ``max_unlabeled`` sampled cells), an int (sample that many; 0: labelled
                 cells only) or a list of architectures.
+            sample_weight: Optional non-negative weight of each label in the heads' losses (the
+                MSE term and, as ``w_i * w_j``, each ranking pair); ``None`` weighs all equally.
+                Search uses it to stress the order among the best cells found.
 
         Returns:
             ``self``.
 
         Raises:
-            ValueError: On bad hyper-parameters, empty input, length mismatch, non-finite labels.
+            ValueError: On bad hyper-parameters, empty input, length mismatch, non-finite labels
+                or bad sample weights.
             TypeError: On cells of another space or wrong argument types.
         """
         params = self.get_params(deep=False)
@@ -166,6 +172,7 @@ class Assessor(RegressorMixin, BaseEstimator):
         if len(archs) < 2:
             raise ValueError(f"fit needs at least 2 labelled architectures. Got {len(archs)}.")
         y = check_labels(y, len(archs))
+        w = check_sample_weight(sample_weight, len(archs))
         check_unlabeled(unlabeled)
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
@@ -173,7 +180,7 @@ class Assessor(RegressorMixin, BaseEstimator):
         cuda = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda), T.torch_threads(self.num_threads):
             torch.manual_seed(seed)
-            self._fit(space, archs, y, unlabeled, rng, device)
+            self._fit(space, archs, y, w, unlabeled, rng, device)
         return self
 
     def _unlabeled_key(self, space, unlabeled) -> str:
@@ -186,7 +193,7 @@ class Assessor(RegressorMixin, BaseEstimator):
     def _draw_unlabeled(self, space, unlabeled, rng) -> list:
         return P.draw_unlabeled(space, unlabeled, self.max_unlabeled, rng, self._cell)
 
-    def _fit(self, space, archs, y, unlabeled, rng, device) -> None:
+    def _fit(self, space, archs, y, w, unlabeled, rng, device) -> None:
         key = self._unlabeled_key(space, unlabeled)
         reuse = bool(self.warm_start) and getattr(self, "unlabeled_key_", None) == key and hasattr(self, "autoencoder_")
         self._warm = None
@@ -236,7 +243,7 @@ class Assessor(RegressorMixin, BaseEstimator):
         self.unlabeled_key_ = key
         self.pool_, self.pool_index_, self.pool_graphs_, self.pool_embedding_ = pool, index, graphs, emb
         self.pool_extra_raw_ = extra
-        self._fit_heads(space, archs, y, rng, device)
+        self._fit_heads(space, archs, y, w, rng, device)
 
     def _pool_extra(self, new_cells: list, old: np.ndarray | None) -> np.ndarray:
         if self.extra_features is None:
@@ -246,7 +253,7 @@ class Assessor(RegressorMixin, BaseEstimator):
             return feats
         return old if feats is None else np.concatenate([old, feats])
 
-    def _fit_heads(self, space, archs, y, rng, device) -> None:
+    def _fit_heads(self, space, archs, y, w, rng, device) -> None:
         emb = self.pool_embedding_.numpy().astype(np.float64)
         emb_z, self.emb_mean_, self.emb_std_ = T.standardise(emb)
         ext_z, self.extra_mean_, self.extra_std_ = T.standardise(self.pool_extra_raw_)
@@ -261,7 +268,6 @@ class Assessor(RegressorMixin, BaseEstimator):
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) if y.std() > 1e-12 else 1.0
         ys, self.y_knots_ = T.fit_target(y, self.target_transform)
         train_idx = np.asarray([self.pool_index_[space.hash(self._cell(space, a))] for a in archs])
-        w = np.ones(len(ys))
         labelled = np.zeros(len(self.pool_), bool)
         labelled[train_idx] = True
         for rnd in range(self.self_training + 1):

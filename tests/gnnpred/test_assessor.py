@@ -175,6 +175,43 @@ def test_warm_heads_choose_between_continuing_and_retraining_the_heads(nb201, sp
     assert steps == [full, max(1, full // 6) if warm_heads else full]
 
 
+def test_sample_weight_reaches_the_head_losses(nb201, split, monkeypatch):
+    _, archs, y = nb201
+    tr, te = split
+    seen: list[np.ndarray] = []
+    orig = assessor_train.train_regressor
+
+    def spy(*args, **kwargs):
+        seen.append(args[4].numpy().copy())  # (model, graphs, extra, y, w)
+        return orig(*args, **kwargs)
+
+    monkeypatch.setattr(assessor_train, "train_regressor", spy)
+    train = [archs[i] for i in tr[:40]]
+    w = np.linspace(0.5, 3.0, 40)
+    weighted = Assessor(**SMALL).fit(train, y[tr[:40]], unlabeled=100, sample_weight=w)
+    np.testing.assert_allclose(seen[-1], w, rtol=1e-6)
+    plain = Assessor(**SMALL).fit(train, y[tr[:40]], unlabeled=100)
+    np.testing.assert_allclose(seen[-1], np.ones(40))
+    test = [archs[i] for i in te[:50]]
+    assert not np.allclose(weighted.predict(test), plain.predict(test))
+
+
+@pytest.mark.parametrize(
+    ("weight", "exc", "match"),
+    [
+        (np.ones(3), ValueError, r"one weight per architecture: shape \(40,\)"),
+        (-np.ones(40), ValueError, "finite and >= 0; index 0"),
+        (np.zeros(40), ValueError, "sums to 0"),
+        ("heavy", TypeError, "sample_weight must be a sequence of numbers"),
+    ],
+)
+def test_bad_sample_weight_is_rejected(nb201, split, weight, exc, match):
+    _, archs, y = nb201
+    tr, _ = split
+    with pytest.raises(exc, match=match):
+        Assessor(**SMALL).fit([archs[i] for i in tr[:40]], y[tr[:40]], sample_weight=weight)
+
+
 def test_space_instance_and_labelled_only(nb201, split):
     space, archs, y = nb201
     tr, _ = split
