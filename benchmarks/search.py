@@ -11,6 +11,7 @@ Usage (from the repository root)::
     python benchmarks/search.py                      # 20 seeds, both benchmarks
     python benchmarks/search.py --quick              # 5 seeds, NB201 only
     python benchmarks/search.py --benchmarks nb201 --algorithms evolution,assessor --jobs 2
+    python benchmarks/search.py --timing             # one NB201 assessor seed, budget 150, no early stop
 """
 
 from __future__ import annotations
@@ -111,6 +112,22 @@ def print_table(key: str, rows: list[dict], budgets: dict[str, int]) -> None:
               f"(target for NB201: assessor <= 150 and ratio <= 0.25)")
 
 
+def timing(seed: int = 0, budget: int = 150) -> None:
+    """Print the wall time of one NB201 assessor-guided search spending its whole budget."""
+    import torch
+
+    from search.algorithms import get_algorithm
+    from search.engine import run_search
+
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    bench, domain = _bench("nb201")
+    t0 = time.perf_counter()
+    res = run_search(get_algorithm("assessor"), bench, budget, seed, domain=domain, device="cpu")
+    dt = time.perf_counter() - t0
+    print(f"NB201 assessor, seed {seed}, budget {budget} (no early stop): {dt:.0f} s wall, "
+          f"{res.n_queries} queries, best {max(res.values):.4f} (target < 180 s on 2 CPU cores)")
+
+
 def reprint(path: str) -> None:
     """Print the tables again from a ``--json`` file."""
     rows = json.loads(Path(path).read_text())
@@ -133,9 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="5 seeds, NB201 only")
     p.add_argument("--json", default=None, help="also write all per-run numbers to this file")
     p.add_argument("--reprint", default=None, help="only print the tables of an earlier --json file")
+    p.add_argument("--timing", action="store_true",
+                   help="only time one NB201 assessor seed with budget 150 and no early stop")
     args = p.parse_args(argv)
     if args.reprint:
         reprint(args.reprint)
+        return 0
+    if args.timing:
+        if not (SHARED / "nb201_cifar10.csv").exists():
+            print(f"{SHARED / 'nb201_cifar10.csv'} is absent", file=sys.stderr)
+            return 2
+        timing()
         return 0
     keys = ["nb201"] if args.quick else [k.strip() for k in args.benchmarks.split(",") if k.strip()]
     seeds = range(5 if args.quick else args.seeds)
