@@ -88,11 +88,33 @@ def test_evolution_beats_random_on_average(nb201_bench, nb201_domain):
     ("evolution", {"population_size": 0}, "population_size"),
     ("evolution", {"population_size": 5, "sample_size": 6}, "sample_size"),
     ("assessor", {"per_round": -1}, "per_round"),
+    ("assessor", {"top_weight": -1}, "top_weight"),
     ("local", {"zc_warmup": 1.5}, "zc_warmup"),
 ])
 def test_bad_parameters(name, params, word, nb201_bench, nb201_domain):
     with pytest.raises(ValueError, match=word):
         run_search(get_algorithm(name, **params), nb201_bench, 5, domain=nb201_domain)
+
+
+def test_top_weight_stresses_the_best_cells_in_each_refit(nb201_bench, nb201_domain, monkeypatch):
+    from gnnpred import Assessor
+
+    calls = []
+    real = Assessor.fit
+
+    def recording(self, archs, y, unlabeled=None, sample_weight=None):
+        calls.append((np.asarray(y, dtype=float), sample_weight))
+        return real(self, archs, y, unlabeled=unlabeled, sample_weight=sample_weight)
+
+    monkeypatch.setattr(Assessor, "fit", recording)
+    params = {**algorithm_params("assessor"), "top_weight": 4.0}
+    run_search(get_algorithm("assessor", **params), nb201_bench, params["n_init"] + 2 * params["per_round"] + 1,
+               seed=0, domain=nb201_domain, device="cpu")
+    assert len(calls) == 3
+    for y, w in calls:
+        order = np.argsort(y, kind="stable")
+        assert np.all(np.diff(w[order]) > 0)  # strictly heavier the better the cell
+        assert w[order[0]] == pytest.approx(1.0) and w[order[-1]] == pytest.approx(5.0)
 
 
 def test_unknown_algorithm_and_budget(nb201_bench, nb201_domain):
