@@ -110,7 +110,8 @@ class Assessor(RegressorMixin, BaseEstimator):
                  rank_weight: float = 1.0, self_training: int = 0, pseudo_labels: int = 1000,
                  pseudo_weight: float = 0.3, max_unlabeled: int = 20000,
                  extra_features: Callable[[list], np.ndarray] | None = None, warm_start: bool = False,
-                 warm_heads: bool = True, regressor_init: str = "scratch", target_transform: str = "rank", canonicalize: bool = True,
+                 warm_heads: bool = True, regressor_init: str = "scratch", target_transform: str = "rank",
+                 canonicalize: bool = True,
                  num_threads: int | None = 1, random_state: int | None = 0, device: str = "auto",
                  verbose: bool = False) -> None:
         self.space = space
