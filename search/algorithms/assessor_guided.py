@@ -113,16 +113,11 @@ class AssessorGuidedSearch(SearchAlgorithm):
     # ---------------------------------------------------------------------------- ask / tell
     def _ask(self) -> Arch | None:
         if len(self.archs) < self.n_init:
-            while self._init:
-                cell = self._init.pop(0)
-                if self._is_new(cell):
-                    return cell
-            return None  # a random unseen cell
+            return self._pop_new(self._init)  # None: a random unseen cell
         while True:
-            while self._queue:
-                cell = self._queue.pop(0)
-                if self._is_new(cell):
-                    return cell
+            cell = self._pop_new(self._queue)
+            if cell is not None:
+                return cell
             self._queue = self._next_round()
             if not self._queue:
                 return None

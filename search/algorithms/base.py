@@ -129,6 +129,14 @@ class SearchAlgorithm(ABC):
     def _is_new(self, arch: Arch | None) -> bool:
         return arch is not None and self.domain.key(arch) not in self.seen
 
+    def _pop_new(self, cells: list[Arch]) -> Arch | None:
+        """Remove cells from the front of ``cells`` until one not yet queried; ``None`` if none."""
+        while cells:
+            cell = cells.pop(0)
+            if self._is_new(cell):
+                return cell
+        return None
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
         return f"{type(self).__name__}({args})"

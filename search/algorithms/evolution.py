@@ -45,11 +45,7 @@ class RegularizedEvolution(SearchAlgorithm):
 
     def _ask(self) -> Arch | None:
         if len(self.population) < self.population_size:
-            while self._seeds:
-                cell = self._seeds.pop(0)
-                if self._is_new(cell):
-                    return cell
-            return None  # a random unseen cell
+            return self._pop_new(self._seeds)  # None: a random unseen cell
         members = list(self.population)
         # a few tournaments; on tables covering a small part of the space (NB101 samples),
         # mutations rarely land in the table and the child falls back to a random table cell

@@ -39,11 +39,7 @@ class LocalSearch(SearchAlgorithm):
         return [cells[int(i)] for i in order]
 
     def _start_cell(self) -> Arch | None:
-        while self._starts:
-            cell = self._starts.pop(0)
-            if self._is_new(cell):
-                return cell
-        return None  # the base class draws a random unseen cell
+        return self._pop_new(self._starts)  # None: the base class draws a random unseen cell
 
     def _ask(self) -> Arch | None:
         while True:
