@@ -49,19 +49,19 @@ def zero_cost_features(space, archs: list):
     """The cached data-free proxy features of ``archs`` (``None``, with a message, if unavailable)."""
     from benchmarks.proxies import default_cache
     from gnnpred.proxies import DATA_FREE
-    from gnnpred.proxies.features import ProxyFeatures
+    from gnnpred.proxies.features import ProxyFeatures, load_scores
 
     path = default_cache(0)
     if not path.exists():
         print(f"[skip] zero-cost methods: no proxy cache at {path}; run benchmarks/proxies.py first", flush=True)
         return None
-    feats = ProxyFeatures.load(path, space, names=DATA_FREE)
-    missing = len({str(space.hash(a)) for a in archs}) - len(feats)
-    if missing > 0:
+    cached = set(load_scores(path)["keys"])
+    missing = len({str(space.hash(a)) for a in archs} - cached)
+    if missing:
         print(f"[skip] zero-cost methods: {path} lacks {missing} cells of the table; rerun "
               "benchmarks/proxies.py to complete it", flush=True)
         return None
-    return feats
+    return ProxyFeatures.load(path, space, names=DATA_FREE)
 
 
 def fit_predict(method: str, space, train, y_train, test, seed: int, quick: bool, zc=None) -> np.ndarray:
