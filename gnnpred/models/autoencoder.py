@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnpred.models.dense import DirectedGINLayer
+from gnnpred.models.optim import adamw
 
 __all__ = ["GINEncoder", "GraphAutoencoder", "AutoencoderTask"]
 
@@ -137,7 +138,7 @@ class AutoencoderTask(L.LightningModule):
         return loss
 
     def configure_optimizers(self):  # noqa: D102
-        opt = torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        opt = adamw(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps = max(1, int(self.trainer.estimated_stepping_batches))
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=steps, pct_start=0.1)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from gnnpred.models.losses import rank_regression_loss
+from gnnpred.models.optim import adamw
 
 __all__ = ["KNNGCN", "GCNTask", "MeanAdjacency", "ReceptivePlan"]
 
@@ -192,4 +193,4 @@ class GCNTask(L.LightningModule):
         return rank_regression_loss(pred, self.y, self.rank_weight, self.weight)
 
     def configure_optimizers(self):  # noqa: D102
-        return torch.optim.AdamW(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        return adamw(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from gnnpred.models.autoencoder import GINEncoder
 from gnnpred.models.losses import rank_regression_loss
+from gnnpred.models.optim import adamw
 
 __all__ = ["GraphRegressor", "RegressorTask"]
 
@@ -67,4 +68,4 @@ class RegressorTask(L.LightningModule):
             {"params": self.model.encoder.parameters(), "lr": self.lr * self.encoder_lr_scale},
             {"params": self.model.head.parameters(), "lr": self.lr},
         ]
-        return torch.optim.AdamW(groups, weight_decay=self.weight_decay)
+        return adamw(groups, lr=self.lr, weight_decay=self.weight_decay)
