@@ -273,7 +273,7 @@ class Assessor(RegressorMixin, BaseEstimator):
         labelled[train_idx] = True
         for rnd in range(self.self_training + 1):
             if rnd:
-                pool_pred = self._combine(*self._pool_head_outputs(device))
+                pool_pred = self._combine(*self._pool_head_outputs(device)).mean(0)
                 cand = np.flatnonzero(~labelled)
                 pick = rng.choice(cand, size=min(self.pseudo_labels, cand.size), replace=False)
                 idx = np.concatenate([train_idx, pick])
@@ -329,16 +329,18 @@ class Assessor(RegressorMixin, BaseEstimator):
         return self._gcn_states
 
     def _pool_head_outputs(self, device) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-head standardised scores of the pool: ``[n_heads, n_pool]`` per head type (or None)."""
         self._gcn_states = None
         gcn = reg = None
         if self.gcn_heads_:
-            gcn = torch.stack([o for o, _ in self._gcn_states_of(device)]).mean(0).numpy()
+            gcn = torch.stack([o for o, _ in self._gcn_states_of(device)]).numpy()
         if self.reg_heads_:
             reg = torch.stack([T.regressor_forward(r, self.pool_graphs_, self.pool_extra_, device)
-                               for r in self.reg_heads_]).mean(0).numpy()
+                               for r in self.reg_heads_]).numpy()
         return gcn, reg
 
     def _combine(self, gcn: np.ndarray | None, reg: np.ndarray | None) -> np.ndarray:
+        """Weighted average of the head types; inputs and output are ``[n_heads, n]`` or ``[n]``."""
         if gcn is None:
             return reg
         if reg is None:
@@ -385,15 +387,21 @@ class Assessor(RegressorMixin, BaseEstimator):
                 "This Assessor instance is not fitted yet. Call 'fit' with labelled architectures first."
             )
 
-    def predict(self, archs: Sequence, *, return_parts: bool = False):
+    def predict(self, archs: Sequence, *, return_std: bool = False, return_parts: bool = False):
         """Predict the scores of ``archs``.
 
         Args:
             archs: Architectures of the fitted space (pool cells or new ones).
+            return_std: Also return the standard deviation of the ensemble members' predictions
+                (member ``i`` combines the ``i``-th GCN and regressor heads, as the mean does), in
+                label units: a disagreement score for acquisition functions such as
+                ``mean + beta * std``. It is 0 everywhere with ``n_heads=1``.
             return_parts: Also return a dict with the GCN and encoder-head predictions.
 
         Returns:
-            Predictions ``[len(archs)]`` in the units of the training labels (and the parts).
+            Predictions ``[len(archs)]`` in the units of the training labels, followed by the
+            standard deviations ``[len(archs)]`` when ``return_std`` and by the parts dict when
+            ``return_parts`` (in that order).
 
         Raises:
             NotFittedError: Before :meth:`fit`.
@@ -408,10 +416,13 @@ class Assessor(RegressorMixin, BaseEstimator):
         device = resolve_device(self.device)
         with T.torch_threads(self.num_threads):
             parts = self._predict_standardised(space, archs, device)
-        out = self._to_label_units(self._combine(parts.get("gcn"), parts.get("regressor")))
+        members = self._combine(parts.get("gcn"), parts.get("regressor"))  # [n_heads, n]
+        out = [self._to_label_units(members.mean(0))]
+        if return_std:
+            out.append(np.stack([self._to_label_units(m) for m in members]).std(0))
         if return_parts:
-            return out, {name: self._to_label_units(v) for name, v in parts.items()}
-        return out
+            out.append({name: self._to_label_units(v.mean(0)) for name, v in parts.items()})
+        return out[0] if len(out) == 1 else tuple(out)
 
     def _to_label_units(self, z: np.ndarray) -> np.ndarray:
         return T.inverse_target(z, self.target_transform, self.y_mean_, self.y_std_, self.y_knots_)
@@ -430,10 +441,10 @@ class Assessor(RegressorMixin, BaseEstimator):
                                  f"{self.pool_extra_.shape[1]} at fit time.")
             extra = torch.as_tensor((raw - self.extra_mean_) / self.extra_std_, dtype=torch.float32)
         parts: dict[str, np.ndarray] = {}
+        old = np.flatnonzero(pos >= 0)
         if self.gcn_heads_:
-            gcn = np.empty(len(archs))
-            old = np.flatnonzero(pos >= 0)
-            gcn[old] = self.gcn_pool_out_[pos[old]]
+            gcn = np.empty((len(self.gcn_heads_), len(archs)))
+            gcn[:, old] = self._pool_rows(self.gcn_pool_out_)[:, pos[old]]
             if new.size:
                 emb = T.embed(self.autoencoder_, graphs, device).numpy().astype(np.float64)
                 emb_z = torch.as_tensor((emb - self.emb_mean_) / self.emb_std_, dtype=torch.float32)
@@ -445,14 +456,18 @@ class Assessor(RegressorMixin, BaseEstimator):
                     for head, (_, states) in zip(self.gcn_heads_, self._gcn_states_of(device), strict=True):
                         head.eval()
                         outs.append(head.predict_new(feats, nbr, states))
-                gcn[new] = torch.stack(outs).mean(0).numpy()
+                gcn[:, new] = torch.stack(outs).numpy()
             parts["gcn"] = gcn
         if self.reg_heads_:
-            reg = np.empty(len(archs))
-            old = np.flatnonzero(pos >= 0)
-            reg[old] = self.reg_pool_out_[pos[old]]
+            reg = np.empty((len(self.reg_heads_), len(archs)))
+            reg[:, old] = self._pool_rows(self.reg_pool_out_)[:, pos[old]]
             if new.size:
-                reg[new] = torch.stack([T.regressor_forward(r, graphs, extra, device)
-                                        for r in self.reg_heads_]).mean(0).numpy()
+                reg[:, new] = torch.stack([T.regressor_forward(r, graphs, extra, device)
+                                           for r in self.reg_heads_]).numpy()
             parts["regressor"] = reg
         return parts
+
+    @staticmethod
+    def _pool_rows(a: np.ndarray) -> np.ndarray:
+        """Per-head pool scores as ``[n_heads, n_pool]`` (files saved by earlier versions hold the mean)."""
+        return a if a.ndim == 2 else a[None, :]

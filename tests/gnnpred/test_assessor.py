@@ -308,3 +308,38 @@ def test_variational_with_either_head_init_round_trips(nb201, split, tmp_path, i
     np.testing.assert_array_equal(Assessor.load(tmp_path / "v.pt").predict(cells), a.predict(cells))
     with pytest.raises(ValueError, match="'regressor_init' parameter"):
         clone(a).set_params(regressor_init="random").fit(cells[:5], y[:5], unlabeled=0)
+
+
+def test_return_std_is_the_spread_of_the_ensemble_members(fitted, nb201, split, tmp_path):
+    space, archs, y = nb201
+    tr, te = split
+    cells = [archs[i] for i in te[:150]]
+    pool = [a for a in cells if space.hash(space.canonical(a)) in fitted.pool_index_]
+    new = [a for a in cells if space.hash(space.canonical(a)) not in fitted.pool_index_]
+    assert pool and new
+    # one head: the mean is unchanged and the members agree exactly
+    mean, std = fitted.predict(cells, return_std=True)
+    np.testing.assert_array_equal(mean, fitted.predict(cells))
+    np.testing.assert_array_equal(std, np.zeros(len(cells)))
+    three = Assessor("nasbench201", **{**SMALL, "n_heads": 3}, random_state=0)
+    three.fit([archs[i] for i in tr], y[tr], unlabeled=300)
+    mean, std, parts = three.predict(cells, return_std=True, return_parts=True)
+    np.testing.assert_allclose(mean, three.predict(cells), rtol=0, atol=1e-9)
+    assert set(parts) == {"gcn", "regressor"} and std.shape == (len(cells),)
+    assert np.all(std >= 0) and np.all(np.isfinite(std))
+    # pool cells (cached outputs) and new cells (forward pass) both get a spread
+    in_pool = np.array([a in pool for a in cells])
+    assert std[in_pool].mean() > 0 and std[~in_pool].mean() > 0
+    # the spread equals the members' standard deviation computed by hand for a few cells
+    members = []
+    for i in range(3):
+        single = Assessor.__new__(Assessor)
+        single.__dict__.update(three.__dict__)
+        single.gcn_heads_, single.reg_heads_ = [three.gcn_heads_[i]], [three.reg_heads_[i]]
+        single.gcn_pool_out_, single.reg_pool_out_ = three.gcn_pool_out_[i : i + 1], three.reg_pool_out_[i : i + 1]
+        single._gcn_states = None
+        members.append(single.predict(new[:10]))
+    np.testing.assert_allclose(three.predict(new[:10], return_std=True)[1], np.std(members, axis=0), atol=1e-6)
+    path = tmp_path / "three.pt"
+    three.save(path)
+    np.testing.assert_array_equal(Assessor.load(path).predict(cells, return_std=True)[1], std)
