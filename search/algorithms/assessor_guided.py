@@ -59,6 +59,14 @@ class AssessorGuidedSearch(SearchAlgorithm):
             quantile ``q`` (0 the worst, 1 the best) weighs ``1 + top_weight * q**2`` in each
             refit (``sample_weight`` of :meth:`gnnpred.Assessor.fit`), so the heads spend their
             capacity on ordering the top cells (default 10; 0 weighs all cells equally).
+        n_explore: How many of each round's local picks go, instead of to the best predicted
+            neighbours, to the neighbours adding to the best cell the encoding feature (e.g. an op
+            on an edge) least seen among the evaluated cells, best predicted first among equals
+            (default 0).
+        beta: Optimism of the ranking: candidates are ordered by ``mean + beta * std`` of the
+            assessor's ensemble (``predict(..., return_std=True)``), favouring cells the heads
+            disagree on (upper confidence bound; needs ``n_heads >= 2`` in ``assessor_params``
+            to have an effect; 0 ranks by the mean).
         assessor_params: Extra keyword arguments for :class:`gnnpred.Assessor`.
         zc_warmup: Score this many random cells with a zero-cost proxy; the initial design is
             the best ``n_init`` of them (0, the default, uses random cells).
@@ -81,6 +89,11 @@ class AssessorGuidedSearch(SearchAlgorithm):
         if not (np.isfinite(self.top_weight) and self.top_weight >= 0):
             raise ValueError(f"The 'top_weight' parameter of {owner} must be a float >= 0. "
                              f"Got {p.get('top_weight')!r} instead.")
+        self.n_explore = check_positive_int(owner, "n_explore", p.get("n_explore", 0), minimum=0)
+        self.beta = float(p.get("beta", 0.0))
+        if not (np.isfinite(self.beta) and self.beta >= 0):
+            raise ValueError(f"The 'beta' parameter of {owner} must be a float >= 0. "
+                             f"Got {p.get('beta')!r} instead.")
         self.local_fraction = float(p.get("local_fraction", 0.8))
         if not 0.0 <= self.local_fraction <= 1.0:
             raise ValueError(f"The 'local_fraction' parameter of {owner} must be in [0, 1]. "
@@ -171,7 +184,13 @@ class AssessorGuidedSearch(SearchAlgorithm):
         chosen: list[Arch] = []
         if n_local:
             lp = self._predict(local)
-            chosen = [local[int(i)] for i in np.argsort(-lp, kind="stable")[:n_local]]
+            n_exploit = n_local - min(self.n_explore, n_local)
+            order = np.argsort(-lp, kind="stable")
+            chosen = [local[int(i)] for i in order[:n_exploit]]
+            if n_exploit < n_local:  # rarest new feature first, then the best predicted
+                rest = order[n_exploit:]
+                rarity = self._rarity(parents[0], [local[int(i)] for i in rest])
+                chosen += [local[int(rest[j])] for j in np.argsort(rarity, kind="stable")[: n_local - n_exploit]]
         keys = {self.domain.key(c) for c in chosen}
         for i in np.argsort(-pred, kind="stable"):
             if len(chosen) >= self.per_round:
@@ -182,6 +201,14 @@ class AssessorGuidedSearch(SearchAlgorithm):
                      len(cands), len(local), float(pred.max()))
         return chosen
 
+    def _rarity(self, parent: Arch, cells: list[Arch]) -> np.ndarray:
+        """How often the evaluated cells already hold the rarest encoding feature that each cell
+        adds to ``parent`` (e.g. an op on an edge, for NB201); cells adding none count as common."""
+        enc = self.space.encode([parent, *cells]) > 0
+        counts = (self.space.encode(self.archs) > 0).sum(0)
+        added = enc[1:] & ~enc[0]
+        return np.where(added, counts, np.iinfo(np.int64).max).min(1)
+
     def _weights(self, values: np.ndarray) -> np.ndarray | None:
         if not self.top_weight or len(values) < 2:
             return None
@@ -189,7 +216,11 @@ class AssessorGuidedSearch(SearchAlgorithm):
         return 1.0 + self.top_weight * q**2
 
     def _predict(self, archs: list[Arch]) -> np.ndarray:
-        pred = np.asarray(self.assessor.predict(archs), dtype=float)
+        if self.beta:
+            mean, std = self.assessor.predict(archs, return_std=True)
+            pred = np.asarray(mean, dtype=float) + self.beta * np.asarray(std, dtype=float)
+        else:
+            pred = np.asarray(self.assessor.predict(archs), dtype=float)
         if not np.all(np.isfinite(pred)):
             raise RuntimeError(f"the assessor predicted {int(np.sum(~np.isfinite(pred)))} non-finite "
                                f"values in round {self.round}")

@@ -89,6 +89,8 @@ def test_evolution_beats_random_on_average(nb201_bench, nb201_domain):
     ("evolution", {"population_size": 5, "sample_size": 6}, "sample_size"),
     ("assessor", {"per_round": -1}, "per_round"),
     ("assessor", {"top_weight": -1}, "top_weight"),
+    ("assessor", {"beta": float("nan")}, "beta"),
+    ("assessor", {"n_explore": -1}, "n_explore"),
     ("local", {"zc_warmup": 1.5}, "zc_warmup"),
 ])
 def test_bad_parameters(name, params, word, nb201_bench, nb201_domain):
@@ -115,6 +117,75 @@ def test_top_weight_stresses_the_best_cells_in_each_refit(nb201_bench, nb201_dom
         order = np.argsort(y, kind="stable")
         assert np.all(np.diff(w[order]) > 0)  # strictly heavier the better the cell
         assert w[order[0]] == pytest.approx(1.0) and w[order[-1]] == pytest.approx(5.0)
+
+
+def test_beta_ranks_candidates_by_mean_plus_beta_std(nb201_bench, nb201_domain, monkeypatch):
+    from gnnpred import Assessor
+
+    ranked = []
+    real = Assessor.predict
+
+    def recording(self, archs, **kw):
+        out = real(self, archs, **kw)
+        if kw.get("return_std"):
+            ranked.append(out)
+        return out
+
+    monkeypatch.setattr(Assessor, "predict", recording)
+    base = algorithm_params("assessor")
+    params = {**base, "beta": 2.0, "assessor_params": {**base["assessor_params"], "n_heads": 2}}
+    budget = params["n_init"] + 2 * params["per_round"]
+    ucb = run_search(get_algorithm("assessor", **params), nb201_bench, budget, seed=0, domain=nb201_domain,
+                     device="cpu")
+    assert ranked and all(np.any(std > 0) for _, std in ranked)  # two heads disagree somewhere
+    ranked.clear()
+    plain = run_search(get_algorithm("assessor", **{**params, "beta": 0.0}), nb201_bench, budget, seed=0,
+                       domain=nb201_domain, device="cpu")
+    assert not ranked  # beta 0 asks for the mean only
+    # same initial design; the optimism bonus changes which cells the rounds pick
+    assert ucb.archs[: params["n_init"]] == plain.archs[: params["n_init"]]
+    assert ucb.archs != plain.archs
+
+
+def test_rarity_counts_the_rarest_feature_a_neighbour_adds(nb201_bench, nb201_domain):
+    space = nb201_bench.space
+    algo = get_algorithm("assessor", **algorithm_params("assessor")).setup(nb201_domain, 0, 10, device="cpu")
+    parent = space.from_string("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    evaluated = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+                 "|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_3x3~1|skip_connect~2|",
+                 "|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|skip_connect~2|"]
+    algo.archs = [space.from_string(t) for t in evaluated]
+    cells = [space.from_string(t) for t in (
+        "|avg_pool_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|",  # seen twice
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",  # once
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|nor_conv_3x3~1|nor_conv_3x3~2|",  # never
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_3x3~1|nor_conv_3x3~2|",  # adds nothing
+    )]
+    rarity = algo._rarity(parent, cells)
+    assert rarity[:3].tolist() == [2, 1, 0]
+    assert rarity[3] > 10**9
+
+
+def test_n_explore_spends_local_picks_on_rare_features(nb201_bench, nb201_domain):
+    params = {**algorithm_params("assessor"), "n_explore": 1, "per_round": 2, "local_fraction": 1.0}
+    budget = params["n_init"] + 4 * params["per_round"]
+    algo = get_algorithm("assessor", **params)
+    result = run_search(algo, nb201_bench, budget, seed=3, domain=nb201_domain, device="cpu")
+    assert len(result.archs) == budget and len({nb201_domain.key(a) for a in result.archs}) == budget
+    space = nb201_bench.space
+    for r in range(4):  # each round: the best predicted neighbour, then the rarest-feature one
+        start = params["n_init"] + r * params["per_round"]
+        before = result.archs[:start]
+        best = before[int(np.argmax(result.values[:start]))]
+        algo.archs = list(before)
+        neighbours = nb201_domain.dedupe_list(nb201_domain.neighbours(best), {nb201_domain.key(a) for a in before})
+        explored = result.archs[start + 1]
+        rarity = dict(zip([space.to_string(c) for c in neighbours], algo._rarity(best, neighbours), strict=True))
+        others = [v for k, v in rarity.items() if k != space.to_string(result.archs[start])]
+        assert rarity[space.to_string(explored)] == min(others)
+    plain = run_search(get_algorithm("assessor", **{**params, "n_explore": 0}), nb201_bench, budget, seed=3,
+                       domain=nb201_domain, device="cpu")
+    assert plain.archs != result.archs
 
 
 def test_unknown_algorithm_and_budget(nb201_bench, nb201_domain):
