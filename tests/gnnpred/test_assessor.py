@@ -321,6 +321,11 @@ def test_return_std_is_the_spread_of_the_ensemble_members(fitted, nb201, split, 
     mean, std = fitted.predict(cells, return_std=True)
     np.testing.assert_array_equal(mean, fitted.predict(cells))
     np.testing.assert_array_equal(std, np.zeros(len(cells)))
+    # files written before per-head pool outputs hold 1-D means: they predict the same
+    old = pickle.loads(pickle.dumps(fitted))
+    old.gcn_pool_out_, old.reg_pool_out_ = fitted.gcn_pool_out_[0], fitted.reg_pool_out_[0]
+    assert old.reg_pool_out_.ndim == 1
+    np.testing.assert_array_equal(old.predict(cells), mean)
     three = Assessor("nasbench201", **{**SMALL, "n_heads": 3}, random_state=0)
     three.fit([archs[i] for i in tr], y[tr], unlabeled=300)
     mean, std, parts = three.predict(cells, return_std=True, return_parts=True)
