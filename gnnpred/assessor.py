@@ -46,7 +46,7 @@ from gnnpred.models.autoencoder import GINEncoder, GraphAutoencoder
 from gnnpred.models.dense import DenseGraphs
 from gnnpred.models.gcn import KNNGCN
 from gnnpred.models.regressor import GraphRegressor
-from gnnpred.similarity import knn
+from gnnpred.similarity import knn, knn_extend
 
 __all__ = ["Assessor"]
 log = logging.getLogger(__name__)
@@ -79,9 +79,11 @@ class Assessor(RegressorMixin, BaseEstimator):
         extra_features: Optional picklable callable ``archs -> [n, f]`` array of per-cell features
             (e.g. zero-cost scores) appended to the node features of both head types.
         warm_start: When ``fit`` is called again with the same space, unlabelled pool and model
-            shape, reuse the autoencoder, pool embeddings and (if no new cell joined the pool) the
-            similarity graph, and continue training the previous heads for 1/5 of
-            ``gcn_epochs`` and 1/6 of ``regressor_steps`` (cheap refits in assessor-guided search).
+            shape, reuse the autoencoder, pool embeddings, their standardisation and the
+            similarity graph (extended with :func:`~gnnpred.similarity.knn_extend`, not rebuilt,
+            when labelled cells outside the pool join it), and continue training the previous
+            heads for 1/5 of ``gcn_epochs`` and 1/6 of ``regressor_steps`` (cheap refits in
+            assessor-guided search).
         warm_heads: Only with ``warm_start``: continue the previous prediction heads (``True``) or
             train new heads from scratch on the reused autoencoder and pool (``False``: full
             ``gcn_epochs``/``regressor_steps``, slower, but not anchored to a fit on fewer labels;
@@ -256,16 +258,25 @@ class Assessor(RegressorMixin, BaseEstimator):
 
     def _fit_heads(self, space, archs, y, w, rng, device) -> None:
         emb = self.pool_embedding_.numpy().astype(np.float64)
-        emb_z, self.emb_mean_, self.emb_std_ = T.standardise(emb)
-        ext_z, self.extra_mean_, self.extra_std_ = T.standardise(self.pool_extra_raw_)
+        if self._warm:  # the first fit's standardisation: old rows' features and graph stay valid
+            emb_z = (emb - self.emb_mean_) / self.emb_std_
+            ext_z = (self.pool_extra_raw_ - self.extra_mean_) / self.extra_std_
+        else:
+            emb_z, self.emb_mean_, self.emb_std_ = T.standardise(emb)
+            ext_z, self.extra_mean_, self.extra_std_ = T.standardise(self.pool_extra_raw_)
         self.pool_features_ = torch.as_tensor(np.concatenate([emb_z, ext_z], 1), dtype=torch.float32)
         self.pool_extra_ = torch.as_tensor(ext_z, dtype=torch.float32)
         k = min(self.k, len(self.pool_) - 1)
         if k < 1:
             raise ValueError("The pool needs at least 2 distinct architectures for the similarity graph.")
-        if not (self._warm and self._warm["same_pool"]):  # an unchanged pool keeps its graph
-            self.neighbours_, _ = knn(self.pool_features_[:, : emb_z.shape[1]], self.pool_features_[:, : emb_z.shape[1]],
-                                  k, exclude_self=True, device=device)
+        points = self.pool_features_[:, : emb_z.shape[1]]
+        old = getattr(self, "neighbour_dist_", None)
+        if self._warm and self._warm["same_pool"]:  # an unchanged pool keeps its graph
+            pass
+        elif self._warm and old is not None and old.shape[1] == k:  # cells joined: extend the graph
+            self.neighbours_, self.neighbour_dist_ = knn_extend(self.neighbours_, old, points, device=device)
+        else:
+            self.neighbours_, self.neighbour_dist_ = knn(points, points, k, exclude_self=True, device=device)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) if y.std() > 1e-12 else 1.0
         ys, self.y_knots_ = T.fit_target(y, self.target_transform)
         train_idx = np.asarray([self.pool_index_[space.hash(self._cell(space, a))] for a in archs])

@@ -14,7 +14,7 @@ import torch
 
 from gnnpred._common import resolve_device
 
-__all__ = ["knn", "knn_graph", "neighbour_index_to_edge_index"]
+__all__ = ["knn", "knn_extend", "knn_graph", "neighbour_index_to_edge_index"]
 
 
 def _as_tensor(a, name: str) -> torch.Tensor:
@@ -35,6 +35,7 @@ def knn(
     *,
     metric: str = "euclidean",
     exclude_self: bool = False,
+    query_start: int | None = None,
     chunk_size: int = 4096,
     device: str | torch.device = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,9 +44,13 @@ def knn(
     Args:
         query: Query embeddings ``[m, d]`` (array or tensor).
         pool: Pool embeddings ``[n, d]``.
-        k: Number of neighbours (``1 <= k <= n``, or ``n - 1`` with ``exclude_self``).
+        k: Number of neighbours (``1 <= k <= n``, or ``n - 1`` with ``exclude_self`` or
+            ``query_start``).
         metric: ``"euclidean"`` or ``"cosine"`` (distance ``1 - cos``).
         exclude_self: Query row ``i`` is pool row ``i`` (``query is pool``); never return it.
+        query_start: Query row ``i`` is pool row ``query_start + i`` (the query is a slice of the
+            pool, e.g. cells just appended to it); never return it. ``exclude_self`` is the same
+            as ``query_start=0``.
         chunk_size: Query rows per distance block; bounds memory to ``chunk_size * n`` floats.
         device: Where to compute (``"auto"``: CUDA when present).
 
@@ -64,11 +69,16 @@ def knn(
         raise ValueError(f"metric must be 'euclidean' or 'cosine'. Got {metric!r} instead.")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int. Got {chunk_size!r} instead.")
-    n_avail = p.shape[0] - (1 if exclude_self else 0)
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n_avail:
-        raise ValueError(f"k must be an int in [1, {n_avail}] for a pool of {p.shape[0]} rows. Got {k!r} instead.")
+    if query_start is not None and (isinstance(query_start, bool) or not isinstance(query_start, numbers.Integral)
+                                    or not 0 <= query_start <= p.shape[0] - q.shape[0]):
+        raise ValueError(f"query_start must be an int in [0, {p.shape[0] - q.shape[0]}] so that the "
+                         f"{q.shape[0]} query rows are pool rows. Got {query_start!r} instead.")
     if exclude_self and q.shape[0] != p.shape[0]:
         raise ValueError("exclude_self needs query and pool to be the same rows.")
+    offset = 0 if exclude_self else query_start
+    n_avail = p.shape[0] - (1 if offset is not None else 0)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n_avail:
+        raise ValueError(f"k must be an int in [1, {n_avail}] for a pool of {p.shape[0]} rows. Got {k!r} instead.")
     dev = resolve_device(device)
     p = p.to(dev, torch.float32)
     if metric == "cosine":
@@ -82,9 +92,9 @@ def knn(
             d = 1.0 - qc @ p.T  # [c, n]
         else:
             d = ((qc * qc).sum(1, keepdim=True) - 2.0 * (qc @ p.T) + p_sq).clamp_min_(0.0)
-        if exclude_self:
+        if offset is not None:
             rows = torch.arange(qc.shape[0], device=dev)
-            d[rows, rows + start] = float("inf")
+            d[rows, rows + start + offset] = float("inf")
         dist, idx = torch.topk(d, int(k), dim=1, largest=False, sorted=True)
         if metric == "euclidean":
             dist = dist.sqrt()
@@ -93,6 +103,64 @@ def knn(
     if not out_idx:
         return torch.empty(0, int(k), dtype=torch.long), torch.empty(0, int(k))
     return torch.cat(out_idx), torch.cat(out_dist)
+
+
+def knn_extend(
+    index: torch.Tensor,
+    dist: torch.Tensor,
+    points,
+    *,
+    metric: str = "euclidean",
+    chunk_size: int = 4096,
+    device: str | torch.device = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Update a self-excluding kNN table after rows were appended to its points.
+
+    ``index``/``dist`` are ``knn(points[:n], points[:n], k, exclude_self=True)`` for the first
+    ``n = len(index)`` rows of ``points``. The result equals ``knn(points, points, k,
+    exclude_self=True)`` (up to the order of equally distant neighbours) at a cost of
+    ``O(n_new * len(points))`` instead of ``O(len(points)**2)``: the new rows get their
+    neighbours among all points, and each old row keeps its nearest ``k`` of its old neighbours
+    and the new rows.
+
+    Args:
+        index: Long ``[n, k]`` neighbour table of the old rows.
+        dist: Float ``[n, k]`` distances matching ``index``, sorted increasingly per row.
+        points: ``[n + n_new, d]`` embeddings whose first ``n`` rows are the ones ``index`` was
+            computed on (unchanged).
+        metric: ``"euclidean"`` or ``"cosine"``, as used for ``index``.
+        chunk_size: Rows per distance block.
+        device: Where to compute (``"auto"``: CUDA when present).
+
+    Returns:
+        ``(index, dist)`` for all ``n + n_new`` rows, on CPU.
+
+    Raises:
+        ValueError: If the shapes of ``index``, ``dist`` and ``points`` do not fit together.
+    """
+    index, dist = torch.as_tensor(index), torch.as_tensor(dist)
+    pts = _as_tensor(points, "points")
+    if index.dim() != 2 or index.shape != dist.shape:
+        raise ValueError(f"index and dist must both be [n, k]. Got shapes {tuple(index.shape)} and "
+                         f"{tuple(dist.shape)} instead.")
+    n, k = index.shape
+    if pts.shape[0] < n:
+        raise ValueError(f"points has {pts.shape[0]} rows, fewer than the {n} rows of the kNN table.")
+    n_new = pts.shape[0] - n
+    if n_new == 0:
+        return index, dist
+    new_idx, new_dist = knn(pts[n:], pts, k, metric=metric, query_start=n, chunk_size=chunk_size,
+                            device=device)
+    if n == 0:
+        return new_idx, new_dist
+    # distances from every old row to the new rows, all of them (n_new is small)
+    to_new_idx, to_new_dist = knn(pts[:n], pts[n:], n_new, metric=metric, chunk_size=chunk_size,
+                                  device=device)
+    cat_dist = torch.cat([dist.to(to_new_dist.dtype), to_new_dist], 1)
+    cat_idx = torch.cat([index, to_new_idx + n], 1)
+    best_dist, pick = torch.topk(cat_dist, k, dim=1, largest=False, sorted=True)
+    old_idx = torch.gather(cat_idx, 1, pick)
+    return torch.cat([old_idx, new_idx]), torch.cat([best_dist, new_dist])
 
 
 def neighbour_index_to_edge_index(index: torch.Tensor) -> torch.Tensor:

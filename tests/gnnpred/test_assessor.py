@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from gnnpred import Assessor, get_space
 from gnnpred import _assessor_train as assessor_train
 from gnnpred.metrics import spearman
+from gnnpred.similarity import knn
 
 SMALL = dict(pretrain_steps=40, n_heads=1, gcn_epochs=20, regressor_steps=30, hidden_channels=32,
              embedding_dim=16, num_layers=2, k=5)
@@ -147,7 +148,14 @@ def test_warm_start_reuses_the_autoencoder(nb201, split):
     a.fit([archs[i] for i in tr[:40]] + extra, np.concatenate([y[tr[:40]], y[te[:20]]]), unlabeled=200)
     assert a.autoencoder_ is ae
     torch.testing.assert_close(a.pool_embedding_[:n_pool], emb)
-    assert len(a.pool_) >= n_pool
+    assert len(a.pool_) > n_pool
+    # the similarity graph was extended to the new cells, as a rebuild would have made it
+    d = a.pool_embedding_.shape[1]
+    ref_idx, ref_dist = knn(a.pool_features_[:, :d], a.pool_features_[:, :d], a.neighbours_.shape[1],
+                            exclude_self=True, device="cpu")
+    assert a.neighbours_.shape == ref_idx.shape
+    torch.testing.assert_close(a.neighbour_dist_, ref_dist, rtol=1e-4, atol=1e-4)
+    assert (a.neighbours_ == ref_idx).float().mean() > 0.99  # equally distant neighbours may swap
     cold = clone(a).set_params(warm_start=False)
     cold.fit([archs[i] for i in tr[:40]], y[tr[:40]], unlabeled=200)
     assert cold.autoencoder_ is not ae

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from gnnpred.similarity import knn, knn_graph, neighbour_index_to_edge_index
+from gnnpred.similarity import knn, knn_extend, knn_graph, neighbour_index_to_edge_index
 
 
 def _brute(q, p, k, exclude_self=False):
@@ -33,6 +33,44 @@ def test_exclude_self_and_graph():
     # edge (neighbour -> node): node 0's three neighbours point to it
     np.testing.assert_array_equal(ei[0, :3].numpy(), idx[0].numpy())
     assert (ei[1, :3] == 0).all()
+
+
+def test_query_start_excludes_each_query_row_from_its_own_neighbours():
+    e = np.random.default_rng(2).normal(size=(40, 3))
+    idx, dist = knn(e[30:], e, 4, query_start=30, chunk_size=3, device="cpu")
+    full_idx, full_dist = knn(e, e, 4, exclude_self=True, device="cpu")
+    np.testing.assert_array_equal(idx.numpy(), full_idx[30:].numpy())
+    np.testing.assert_allclose(dist.numpy(), full_dist[30:].numpy(), rtol=1e-5)
+    for bad in (-1, 31, 2.0, True):
+        with pytest.raises(ValueError, match="query_start"):
+            knn(e[30:], e, 4, query_start=bad, device="cpu")
+
+
+@pytest.mark.parametrize(("n_old", "metric"), [(50, "euclidean"), (57, "euclidean"), (45, "cosine"), (0, "euclidean")])
+def test_knn_extend_equals_a_full_recompute(n_old, metric):
+    e = np.random.default_rng(3).normal(size=(60, 4))
+    if n_old:
+        idx, dist = knn(e[:n_old], e[:n_old], 5, metric=metric, exclude_self=True, device="cpu")
+    else:
+        idx, dist = torch.empty(0, 5, dtype=torch.long), torch.empty(0, 5)
+    new_idx, new_dist = knn_extend(idx, dist, e, metric=metric, chunk_size=7, device="cpu")
+    ref_idx, ref_dist = knn(e, e, 5, metric=metric, exclude_self=True, device="cpu")
+    np.testing.assert_array_equal(new_idx.numpy(), ref_idx.numpy())
+    np.testing.assert_allclose(new_dist.numpy(), ref_dist.numpy(), rtol=1e-5, atol=1e-6)
+    # some old rows really changed neighbours (else the merge would be untested)
+    if 0 < n_old < 58:
+        assert (new_idx[:n_old] != idx).any()
+
+
+def test_knn_extend_bad_shapes():
+    e = np.zeros((10, 2))
+    idx, dist = knn(e[:6], e[:6], 2, exclude_self=True, device="cpu")
+    with pytest.raises(ValueError, match=r"\[n, k\]"):
+        knn_extend(idx, dist[:, :1], e, device="cpu")
+    with pytest.raises(ValueError, match="fewer than"):
+        knn_extend(idx, dist, e[:4], device="cpu")
+    same_idx, _ = knn_extend(idx, dist, e[:6], device="cpu")
+    assert same_idx is idx
 
 
 def test_cosine_metric_ignores_scale():
