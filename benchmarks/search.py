@@ -12,6 +12,10 @@ Usage (from the repository root)::
     python benchmarks/search.py --quick              # 5 seeds, NB201 only
     python benchmarks/search.py --benchmarks nb201 --algorithms evolution,assessor --jobs 2
     python benchmarks/search.py --timing             # one NB201 assessor seed, budget 150, no early stop
+    python benchmarks/search.py --benchmarks graph --json cora.json --resume   # long: resumable
+
+With ``--json FILE`` every finished run is written to FILE at once; ``--resume`` then skips the
+runs already there, so a killed benchmark loses only the runs in flight.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import math
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel assessor runs")
     p.add_argument("--quick", action="store_true", help="5 seeds, NB201 only")
     p.add_argument("--json", default=None, help="also write all per-run numbers to this file")
+    p.add_argument("--resume", action="store_true",
+                   help="with --json: keep the runs already in that file and run only the missing ones")
     p.add_argument("--reprint", default=None, help="only print the tables of an earlier --json file")
     p.add_argument("--timing", action="store_true",
                    help="only time one NB201 assessor seed with budget 150 and no early stop")
@@ -162,39 +168,69 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         timing()
         return 0
+    if args.resume and not args.json:
+        print("--resume needs --json FILE (the file that keeps the finished runs)", file=sys.stderr)
+        return 2
+    store: list[dict] = []  # every finished run, of all benchmarks (what --json holds)
+    if args.resume and Path(args.json).exists():
+        store = json.loads(Path(args.json).read_text())
+        print(f"resuming: {len(store)} runs already in {args.json}", file=sys.stderr)
     keys = ["nb201"] if args.quick else [k.strip() for k in args.benchmarks.split(",") if k.strip()]
     seeds = range(5 if args.quick else args.seeds)
     algos = [a.strip() for a in args.algorithms.split(",") if a.strip()]
     if "nb201" in keys and not (SHARED / "nb201_cifar10.csv").exists():
         print(f"{SHARED / 'nb201_cifar10.csv'} is absent; skipping NB201", file=sys.stderr)
         keys.remove("nb201")
-    all_rows = []
     for key in keys:
         t0 = time.time()
         budgets = {a: (min(args.assessor_budget, BENCHMARKS[key].get("assessor_budget", args.assessor_budget))
                        if a == "assessor" else args.budget) for a in algos}
         tasks = [(key, a, s, budgets[a], 1) for a in algos for s in seeds]
-        cheap = [t for t in tasks if t[1] != "assessor"]
-        heavy = [t for t in tasks if t[1] == "assessor"]
-        rows = [one_run(t) for t in cheap]
-        if heavy and args.jobs > 1:
-            with ProcessPoolExecutor(args.jobs) as pool:
-                for i, r in enumerate(pool.map(one_run, heavy)):
-                    print(f"  {key} assessor run {i + 1}/{len(heavy)}: q->opt {r['queries_to_optimum']} "
-                          f"({r['time']:.0f} s)", file=sys.stderr, flush=True)
-                    rows.append(r)
-        else:
-            for i, t in enumerate(heavy):
-                r = one_run((*t[:4], 2))
-                print(f"  {key} assessor run {i + 1}/{len(heavy)}: q->opt {r['queries_to_optimum']} "
-                      f"({r['time']:.0f} s)", file=sys.stderr, flush=True)
-                rows.append(r)
+        rows = _run_tasks(key, tasks, store, args.jobs, args.json)
         print_table(key, rows, budgets)
         print(f"({time.time() - t0:.0f} s)")
-        all_rows += rows
-    if args.json:
-        Path(args.json).write_text(json.dumps(all_rows, indent=1) + "\n")
     return 0
+
+
+def _task_key(r: dict) -> tuple:
+    return (r["key"], r["algorithm"], r["seed"], r.get("budget"))
+
+
+def _run_tasks(key: str, tasks: list[tuple], store: list[dict], jobs: int, json_path: str | None) -> list[dict]:
+    """Rows of ``tasks``: taken from ``store`` when there, else run (and added to ``store``, which
+    is rewritten to ``json_path`` after every run so that ``--resume`` loses at most the runs in
+    flight)."""
+    have = {_task_key(r) for r in store}
+    todo = [t for t in tasks if t[:4] not in have]
+    heavy = [t for t in todo if t[1] == "assessor"]
+
+    def keep(r: dict, i: int | None = None) -> None:
+        store.append(r)
+        if i is not None:
+            print(f"  {key} assessor run {i}/{len(heavy)}: seed {r['seed']}, q->opt "
+                  f"{r['queries_to_optimum']} ({r['time']:.0f} s)", file=sys.stderr, flush=True)
+        if json_path:
+            _write_json(json_path, store)
+
+    for t in todo:
+        if t[1] != "assessor":
+            keep(one_run(t))
+    if heavy and jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            futures = [pool.submit(one_run, t) for t in heavy]
+            for i, fut in enumerate(as_completed(futures), 1):
+                keep(fut.result(), i)
+    else:
+        for i, t in enumerate(heavy, 1):
+            keep(one_run((*t[:4], 2)), i)
+    by_task = {_task_key(r): r for r in store}
+    return [by_task[t[:4]] for t in tasks]
+
+
+def _write_json(path: str, rows: list[dict]) -> None:
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(rows, indent=1) + "\n")
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
