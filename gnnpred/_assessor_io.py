@@ -30,6 +30,7 @@ def save_assessor(est, path: str | Path) -> None:
         "gcn_heads": [h.state_dict() for h in est.gcn_heads_],
         "reg_heads": [h.state_dict() for h in est.reg_heads_],
         **{name: getattr(est, name) for name in _ARRAYS + _TENSORS + _SCALARS},
+        "neighbour_dist": getattr(est, "neighbour_dist_", None),  # optional: warm refits extend the graph
     }
     try:
         torch.save(state, Path(path))
@@ -56,6 +57,8 @@ def load_assessor(cls, path: str | Path):
     est.space_ = space
     for name in _ARRAYS + _TENSORS + _SCALARS:
         setattr(est, name, state[name])
+    if state.get("neighbour_dist") is not None:  # absent from files of earlier versions
+        est.neighbour_dist_ = state["neighbour_dist"]
     est.pool_ = [space.from_string(s) for s in state["pool"]]
     est.pool_index_ = {space.hash(c): i for i, c in enumerate(est.pool_)}
     est.pool_graphs_ = T.dense_graphs(space, est.pool_, est.max_nodes_)

@@ -217,8 +217,7 @@ class Assessor(RegressorMixin, BaseEstimator):
             extra = self._pool_extra(new, self.pool_extra_raw_)
             # sklearn warm start: heads continue from the previous solution, with fewer steps
             heads = bool(self.warm_heads)
-            self._warm = {"gcn": self.gcn_heads_ if heads else [], "reg": self.reg_heads_ if heads else [],
-                          "same_pool": not new}
+            self._warm = {"gcn": self.gcn_heads_ if heads else [], "reg": self.reg_heads_ if heads else []}
         else:
             extra_cells = self._draw_unlabeled(space, unlabeled, rng)
             pool, index = [], {}
@@ -270,11 +269,13 @@ class Assessor(RegressorMixin, BaseEstimator):
         if k < 1:
             raise ValueError("The pool needs at least 2 distinct architectures for the similarity graph.")
         points = self.pool_features_[:, : emb_z.shape[1]]
-        old = getattr(self, "neighbour_dist_", None)
-        if self._warm and self._warm["same_pool"]:  # an unchanged pool keeps its graph
+        # warm: decided by row counts, so that a fit that failed half-way is repaired by the next
+        nbr = getattr(self, "neighbours_", None) if self._warm else None
+        old = getattr(self, "neighbour_dist_", None) if self._warm else None
+        if nbr is not None and tuple(nbr.shape) == (len(self.pool_), k):  # unchanged pool: keep the graph
             pass
-        elif self._warm and old is not None and old.shape[1] == k:  # cells joined: extend the graph
-            self.neighbours_, self.neighbour_dist_ = knn_extend(self.neighbours_, old, points, device=device)
+        elif nbr is not None and old is not None and old.shape == nbr.shape and nbr.shape[1] == k:
+            self.neighbours_, self.neighbour_dist_ = knn_extend(nbr, old, points, device=device)  # cells joined
         else:
             self.neighbours_, self.neighbour_dist_ = knn(points, points, k, exclude_self=True, device=device)
         self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) if y.std() > 1e-12 else 1.0

@@ -138,7 +138,8 @@ def knn_extend(
     Raises:
         ValueError: If the shapes of ``index``, ``dist`` and ``points`` do not fit together.
     """
-    index, dist = torch.as_tensor(index), torch.as_tensor(dist)
+    index = torch.as_tensor(index).detach().cpu().long()
+    dist = torch.as_tensor(dist).detach().cpu().float()
     pts = _as_tensor(points, "points")
     if index.dim() != 2 or index.shape != dist.shape:
         raise ValueError(f"index and dist must both be [n, k]. Got shapes {tuple(index.shape)} and "
@@ -153,8 +154,8 @@ def knn_extend(
                             device=device)
     if n == 0:
         return new_idx, new_dist
-    # distances from every old row to the new rows, all of them (n_new is small)
-    to_new_idx, to_new_dist = knn(pts[:n], pts[n:], n_new, metric=metric, chunk_size=chunk_size,
+    # each old row's nearest new rows (only k of them can enter its top k)
+    to_new_idx, to_new_dist = knn(pts[:n], pts[n:], min(k, n_new), metric=metric, chunk_size=chunk_size,
                                   device=device)
     cat_dist = torch.cat([dist.to(to_new_dist.dtype), to_new_dist], 1)
     cat_idx = torch.cat([index, to_new_idx + n], 1)

@@ -9,6 +9,7 @@ from sklearn.exceptions import NotFittedError
 
 from gnnpred import Assessor, get_space
 from gnnpred import _assessor_train as assessor_train
+from gnnpred import assessor as assessor_module
 from gnnpred.metrics import spearman
 from gnnpred.similarity import knn
 
@@ -138,17 +139,27 @@ def test_extra_features_used_and_validated(nb201, split, tmp_path):
         lam.save(tmp_path / "lam.pt")
 
 
-def test_warm_start_reuses_the_autoencoder(nb201, split):
+def test_warm_start_reuses_the_autoencoder(nb201, split, monkeypatch):
     _, archs, y = nb201
     tr, te = split
     a = Assessor(**SMALL, warm_start=True).fit([archs[i] for i in tr[:40]], y[tr[:40]], unlabeled=200)
     ae, n_pool = a.autoencoder_, len(a.pool_)
-    emb = a.pool_embedding_.clone()
+    emb, emb_mean = a.pool_embedding_.clone(), a.emb_mean_.copy()
     extra = [archs[i] for i in te[:20]]
+    extended = []
+    real_extend = assessor_module.knn_extend
+
+    def spy(index, dist, points, **kwargs):
+        extended.append((index.shape[0], points.shape[0]))
+        return real_extend(index, dist, points, **kwargs)
+
+    monkeypatch.setattr(assessor_module, "knn_extend", spy)
     a.fit([archs[i] for i in tr[:40]] + extra, np.concatenate([y[tr[:40]], y[te[:20]]]), unlabeled=200)
     assert a.autoencoder_ is ae
     torch.testing.assert_close(a.pool_embedding_[:n_pool], emb)
     assert len(a.pool_) > n_pool
+    assert extended == [(n_pool, len(a.pool_))]  # extended, not rebuilt
+    np.testing.assert_array_equal(a.emb_mean_, emb_mean)  # the first fit's standardisation
     # the similarity graph was extended to the new cells, as a rebuild would have made it
     d = a.pool_embedding_.shape[1]
     ref_idx, ref_dist = knn(a.pool_features_[:, :d], a.pool_features_[:, :d], a.neighbours_.shape[1],
@@ -159,6 +170,29 @@ def test_warm_start_reuses_the_autoencoder(nb201, split):
     cold = clone(a).set_params(warm_start=False)
     cold.fit([archs[i] for i in tr[:40]], y[tr[:40]], unlabeled=200)
     assert cold.autoencoder_ is not ae
+
+
+def test_a_warm_fit_that_failed_half_way_is_repaired_by_the_next(nb201, split, monkeypatch, tmp_path):
+    _, archs, y = nb201
+    tr, te = split
+    a = Assessor(**SMALL, warm_start=True).fit([archs[i] for i in tr[:40]], y[tr[:40]], unlabeled=200)
+    cells = [archs[i] for i in tr[:40]] + [archs[i] for i in te[:10]]
+    labels = np.concatenate([y[tr[:40]], y[te[:10]]])
+
+    def boom(*args, **kwargs):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(assessor_module, "knn_extend", boom)
+    with pytest.raises(MemoryError):
+        a.fit(cells, labels, unlabeled=200)  # the pool grew, its graph did not
+    monkeypatch.undo()
+    a.fit(cells, labels, unlabeled=200)  # same cells: no new pool rows this time
+    assert a.neighbours_.shape == (len(a.pool_), SMALL["k"])
+    assert np.all(np.isfinite(a.predict([archs[i] for i in te[10:30]])))
+    # the graph's distances survive save/load, so a loaded assessor extends it too
+    a.save(tmp_path / "a.pt")
+    loaded = Assessor.load(tmp_path / "a.pt")
+    torch.testing.assert_close(loaded.neighbour_dist_, a.neighbour_dist_)
 
 
 @pytest.mark.parametrize("warm_heads", [True, False])

@@ -69,8 +69,8 @@ def test_knn_extend_bad_shapes():
         knn_extend(idx, dist[:, :1], e, device="cpu")
     with pytest.raises(ValueError, match="fewer than"):
         knn_extend(idx, dist, e[:4], device="cpu")
-    same_idx, _ = knn_extend(idx, dist, e[:6], device="cpu")
-    assert same_idx is idx
+    same_idx, same_dist = knn_extend(idx, dist, e[:6], device="cpu")
+    assert torch.equal(same_idx, idx) and torch.equal(same_dist, dist)
 
 
 def test_cosine_metric_ignores_scale():
