@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from search.algorithms.base import Arch, SearchAlgorithm, check_positive_int
+from search.algorithms.design import coverage_design
 from search.algorithms.warmup import zero_cost_ranking
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ class AssessorGuidedSearch(SearchAlgorithm):
         zc_warmup: Score this many random cells with a zero-cost proxy; the initial design is
             the best ``n_init`` of them (0, the default, uses random cells).
         zc_proxy: The proxy used by ``zc_warmup`` (default ``"synflow"``).
+        init_design: The initial design when ``zc_warmup`` is 0: ``"random"`` cells or a
+            ``"coverage"`` design (:func:`search.algorithms.design.coverage_design`: greedy picks
+            among 2,000 random cells that together hold the most encoding features).
     """
 
     name = "assessor"
@@ -122,7 +126,16 @@ class AssessorGuidedSearch(SearchAlgorithm):
         else:
             idx = np.sort(self.rng.choice(len(domain), size=self.pool_size, replace=False))
             self.pool = [domain.archs[int(i)] for i in idx]
+        self.init_design = p.get("init_design", "random")
+        if self.init_design not in ("random", "coverage"):
+            raise ValueError(f"The 'init_design' parameter of {owner} must be 'random' or 'coverage'. "
+                             f"Got {self.init_design!r} instead.")
+        if n_zc and self.init_design != "random":
+            raise ValueError(f"{owner}: zc_warmup={n_zc} chooses the initial design itself; "
+                             f"drop init_design={self.init_design!r} or set zc_warmup=0.")
         self._init: list[Arch] = []
+        if self.init_design == "coverage":
+            self._init = coverage_design(domain, self.n_init, self.rng)
         if n_zc:
             self._init = zero_cost_ranking(domain, n_zc, self.rng, proxy=p.get("zc_proxy", "synflow"),
                                            device=self.device, seed=self.seed)[: self.n_init]
