@@ -136,7 +136,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
         self._init: list[Arch] = []
         if self.init_design == "coverage":
             self._init = coverage_design(domain, self.n_init, self.rng)
-        if n_zc:
+        elif n_zc:
             self._init = zero_cost_ranking(domain, n_zc, self.rng, proxy=p.get("zc_proxy", "synflow"),
                                            device=self.device, seed=self.seed)[: self.n_init]
         self._queue: list[Arch] = []

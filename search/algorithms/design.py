@@ -13,6 +13,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
+from search.algorithms.base import check_positive_int
 from search.domain import Domain
 
 
@@ -38,9 +39,8 @@ def coverage_design(domain: Domain, n: int, rng: np.random.Generator, *, n_pool:
     Raises:
         ValueError: If ``n`` or ``n_pool`` is not a positive int.
     """
-    for name, value in (("n", n), ("n_pool", n_pool)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"coverage_design needs a positive int {name}. Got {value!r} instead.")
+    n = check_positive_int("coverage_design", "n", n)
+    n_pool = check_positive_int("coverage_design", "n_pool", n_pool)
     idx = rng.choice(len(domain), size=min(n_pool, len(domain)), replace=False)
     cells = domain.dedupe_list([domain.archs[int(i)] for i in idx], set(seen or ()))
     if not cells:

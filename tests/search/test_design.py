@@ -48,7 +48,7 @@ def test_coverage_respects_seen_and_validates(nb201_domain):
     again = coverage_design(nb201_domain, 3, np.random.default_rng(0), seen=seen)
     assert not seen & {nb201_domain.key(c) for c in again}
     for bad in (0, -2, 1.5, True):
-        with pytest.raises(ValueError, match="positive int n"):
+        with pytest.raises(ValueError, match="'n' parameter of coverage_design must be an int >= 1"):
             coverage_design(nb201_domain, bad, np.random.default_rng(0))
 
 
