@@ -13,9 +13,15 @@ Usage (from the repository root)::
     python benchmarks/search.py --benchmarks nb201 --algorithms evolution,assessor --jobs 2
     python benchmarks/search.py --timing             # one NB201 assessor seed, budget 150, no early stop
     python benchmarks/search.py --benchmarks graph --json cora.json --resume   # long: resumable
+    python benchmarks/search.py --benchmarks nb201 --algorithms assessor --seeds 60 --first-seed 100 \
+        --assessor-params '{"n_explore": 2}'      # tune on seeds the benchmark does not use
 
 With ``--json FILE`` every finished run is written to FILE at once; ``--resume`` then skips the
 runs already there, so a killed benchmark loses only the runs in flight.
+
+Medians over 20 seeds are noisy (the same search with another random stream moved the NB201
+assessor median by 5 queries), so the assessor / evolution ratio is printed with a 95% bootstrap
+interval over seeds. Tune on other seeds (``--first-seed 100``) than the ones you report.
 """
 
 from __future__ import annotations
@@ -58,8 +64,10 @@ def _bench(key: str):
 
 
 def one_run(task: tuple) -> dict:
-    """Run one (benchmark, algorithm, seed) search; returns plain numbers (picklable)."""
-    key, algo, seed, budget, threads = task
+    """Run one (benchmark, algorithm, seed, budget, threads, params) search; returns plain numbers
+    (picklable). ``params`` is the algorithm's hyper-parameters as a JSON string (may be absent)."""
+    key, algo, seed, budget, threads, *rest = task
+    params = rest[0] if rest else "{}"
     import torch
 
     torch.set_num_threads(threads)
@@ -69,12 +77,13 @@ def one_run(task: tuple) -> dict:
     bench, domain = _bench(key)
     report = BENCHMARKS[key]["report"]
     t0 = time.perf_counter()
-    res = run_search(get_algorithm(algo), bench, budget, seed, domain=domain, stop_at_optimum=True,
+    res = run_search(get_algorithm(algo, **json.loads(params)), bench, budget, seed, domain=domain, stop_at_optimum=True,
                      report_metrics=(report,) if report else (), device="cpu")
     curve = res.best_curve()
     best_idx = [int(np.argmax(res.values[: min(n, res.n_queries)])) for n in CHECKPOINTS]
     return {
-        "key": key, "algorithm": algo, "seed": seed, "budget": budget, "n_queries": res.n_queries,
+        "key": key, "algorithm": algo, "seed": seed, "budget": budget, "params": params,
+        "n_queries": res.n_queries,
         "queries_to_optimum": res.queries_to_optimum, "optimum": res.optimum,
         "best_after": [float(curve[min(n, res.n_queries) - 1]) for n in CHECKPOINTS],
         "report_after": ([float(res.extra[report][i]) for i in best_idx] if report else None),
@@ -112,8 +121,32 @@ def print_table(key: str, rows: list[dict], budgets: dict[str, int]) -> None:
     if "assessor" in meds and "evolution" in meds:
         a, e = meds["assessor"], meds["evolution"]
         ratio = a / e if math.isfinite(a) and math.isfinite(e) else float("nan")
+        lo, hi = ratio_interval(rows)
         print(f"assessor / evolution median queries to optimum: {ratio:.2f} "
-              f"(target for NB201: assessor <= 150 and ratio <= 0.25)")
+              f"(95% bootstrap interval over seeds {lo:.2f}-{hi:.2f}; "
+              f"target for NB201: assessor <= 150 and ratio <= 0.25)")
+
+
+def ratio_interval(rows: list[dict], n_boot: int = 2000, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of median(assessor) / median(evolution) queries to optimum.
+
+    Seeds are resampled with replacement, the same seeds for both algorithms (paired: a seed
+    that is hard for one is often hard for the other). Runs that never reach the optimum count
+    as infinite, so the bounds may be ``inf`` or ``nan``.
+    """
+    q = {a: {r["seed"]: (r["queries_to_optimum"] or math.inf) for r in rows if r["algorithm"] == a}
+         for a in ("assessor", "evolution")}
+    seeds = sorted(set(q["assessor"]) & set(q["evolution"]))
+    if not seeds:
+        return float("nan"), float("nan")
+    a = np.array([q["assessor"][s] for s in seeds], dtype=float)
+    e = np.array([q["evolution"][s] for s in seeds], dtype=float)
+    idx = np.random.default_rng(0).integers(len(seeds), size=(n_boot, len(seeds)))
+    with np.errstate(invalid="ignore"):
+        ratios = np.median(a[idx], axis=1) / np.median(e[idx], axis=1)
+    tail = (1 - level) / 2
+    # inverted_cdf picks observed ratios instead of interpolating, so infinite ones stay inf
+    return tuple(float(x) for x in np.nanquantile(ratios, [tail, 1 - tail], method="inverted_cdf"))
 
 
 def timing(seed: int = 0, budget: int = 150) -> None:
@@ -147,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--benchmarks", default="nb201,graph", help="comma list of nb201, graph")
     p.add_argument("--algorithms", default="random,evolution,local,assessor")
-    p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--seeds", type=int, default=20, help="how many seeds (default 20)")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="first seed (default 0); tune on others, e.g. 100, than those you report")
+    p.add_argument("--assessor-params", default="{}",
+                   help="JSON object of AssessorGuidedSearch hyper-parameters, e.g. '{\"n_explore\": 2}'")
     p.add_argument("--budget", type=int, default=3000, help="query cap of the baselines (default 3000)")
     p.add_argument("--assessor-budget", type=int, default=300, help="query cap of assessor runs (default 300)")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel assessor runs")
@@ -168,6 +205,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         timing()
         return 0
+    try:
+        params = json.loads(args.assessor_params)
+    except json.JSONDecodeError as exc:
+        print(f"--assessor-params must be a JSON object; got {args.assessor_params!r} ({exc})", file=sys.stderr)
+        return 2
+    if not isinstance(params, dict):
+        print(f"--assessor-params must be a JSON object; got {args.assessor_params!r}", file=sys.stderr)
+        return 2
+    if args.seeds < 1 or args.first_seed < 0:
+        print(f"--seeds must be >= 1 and --first-seed >= 0; got {args.seeds} and {args.first_seed}",
+              file=sys.stderr)
+        return 2
+    params_json = json.dumps(params, sort_keys=True)
     if args.resume and not args.json:
         print("--resume needs --json FILE (the file that keeps the finished runs)", file=sys.stderr)
         return 2
@@ -176,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         store = json.loads(Path(args.json).read_text())
         print(f"resuming: {len(store)} runs already in {args.json}", file=sys.stderr)
     keys = ["nb201"] if args.quick else [k.strip() for k in args.benchmarks.split(",") if k.strip()]
-    seeds = range(5 if args.quick else args.seeds)
+    seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
     algos = [a.strip() for a in args.algorithms.split(",") if a.strip()]
     if "nb201" in keys and not (SHARED / "nb201_cifar10.csv").exists():
         print(f"{SHARED / 'nb201_cifar10.csv'} is absent; skipping NB201", file=sys.stderr)
@@ -185,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         budgets = {a: (min(args.assessor_budget, BENCHMARKS[key].get("assessor_budget", args.assessor_budget))
                        if a == "assessor" else args.budget) for a in algos}
-        tasks = [(key, a, s, budgets[a], 1) for a in algos for s in seeds]
+        tasks = [(key, a, s, budgets[a], 1, params_json if a == "assessor" else "{}")
+                 for a in algos for s in seeds]
         rows = _run_tasks(key, tasks, store, args.jobs, args.json)
         print_table(key, rows, budgets)
         print(f"({time.time() - t0:.0f} s)")
@@ -193,7 +244,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _task_key(r: dict) -> tuple:
-    return (r["key"], r["algorithm"], r["seed"], r.get("budget"))
+    return (r["key"], r["algorithm"], r["seed"], r.get("budget"), r.get("params", "{}"))
+
+
+def _key_of(t: tuple) -> tuple:
+    """The store key of a task ``(key, algo, seed, budget, threads, params)``."""
+    return (*t[:4], t[5])
 
 
 def _run_tasks(key: str, tasks: list[tuple], store: list[dict], jobs: int, json_path: str | None) -> list[dict]:
@@ -201,7 +257,7 @@ def _run_tasks(key: str, tasks: list[tuple], store: list[dict], jobs: int, json_
     is rewritten to ``json_path`` after every run so that ``--resume`` loses at most the runs in
     flight)."""
     have = {_task_key(r) for r in store}
-    todo = [t for t in tasks if t[:4] not in have]
+    todo = [t for t in tasks if _key_of(t) not in have]
     heavy = [t for t in todo if t[1] == "assessor"]
 
     def keep(r: dict, i: int | None = None) -> None:
@@ -222,9 +278,9 @@ def _run_tasks(key: str, tasks: list[tuple], store: list[dict], jobs: int, json_
                 keep(fut.result(), i)
     else:
         for i, t in enumerate(heavy, 1):
-            keep(one_run((*t[:4], 2)), i)
+            keep(one_run((*t[:4], 2, t[5])), i)
     by_task = {_task_key(r): r for r in store}
-    return [by_task[t[:4]] for t in tasks]
+    return [by_task[_key_of(t)] for t in tasks]
 
 
 def _write_json(path: str, rows: list[dict]) -> None:
