@@ -58,6 +58,17 @@ class Domain:
         i = self._row.get(self.space.hash(arch))
         return None if i is None else self.archs[i]
 
+    def index(self, arch: Arch) -> int:
+        """The row of ``arch`` in the table (same benchmark hash).
+
+        Raises:
+            KeyError: If the table does not hold ``arch``.
+        """
+        i = self._row.get(self.space.hash(arch))
+        if i is None:
+            raise KeyError(f"{self.space.to_string(arch)} is not a cell of this benchmark table.")
+        return i
+
     def key(self, arch: Arch) -> Hashable:
         """The dedupe key of ``arch`` (two cells with one key are never both queried)."""
         i = self._row.get(self.space.hash(arch))

@@ -217,3 +217,68 @@ def test_zero_cost_warmup_seeds_the_start(name, n_first, params, nb201_bench, nb
     assert n_first < len(seen) <= 8  # 8 draws, equivalent cells scored once
     top = sorted(seen.values(), reverse=True)[:n_first]
     assert [seen[a] for a in res.archs[:n_first]] == top
+
+
+def _assessor_at(nb201_domain, archs, values, **extra):
+    """An assessor-guided search set up as if ``archs`` had been queried, in that order."""
+    algo = get_algorithm("assessor", **{**algorithm_params("assessor"), **extra}).setup(nb201_domain, 5, 50,
+                                                                                       device="cpu")
+    for a, v in zip(archs, values, strict=True):
+        algo.archs.append(a)
+        algo.values.append(float(v))
+        algo.seen.add(nb201_domain.key(a))
+    return algo
+
+
+def _some_cells(nb201_bench, nb201_domain, n=8, seed=11):
+    rng = np.random.default_rng(seed)
+    cells = nb201_domain.dedupe_list([nb201_domain.sample(rng) for _ in range(3 * n)], set())[:n]
+    return cells, [nb201_bench.query(c) for c in cells]
+
+
+def test_a_round_depends_on_which_cells_were_evaluated_not_their_order(nb201_bench, nb201_domain):
+    cells, values = _some_cells(nb201_bench, nb201_domain)
+    first = _assessor_at(nb201_domain, cells, values)._next_round()
+    perm = np.random.default_rng(0).permutation(len(cells))
+    again = _assessor_at(nb201_domain, [cells[i] for i in perm], [values[i] for i in perm])._next_round()
+    assert [nb201_domain.key(c) for c in again] == [nb201_domain.key(c) for c in first]
+    assert len(first) == algorithm_params("assessor")["per_round"]
+
+
+def test_round_queries_best_neighbour_then_best_overall_then_rarest_neighbour(nb201_bench, nb201_domain):
+    cells, values = _some_cells(nb201_bench, nb201_domain, seed=12)
+    algo = _assessor_at(nb201_domain, cells, values, per_round=3, n_explore=1, local_fraction=0.8,
+                        exhaustive_max=20000)
+    exploit, overall, explore = algo._next_round()  # algo.assessor is now this round's fit
+    key = nb201_domain.key
+    parent = algo._parents()[0]
+    local = algo._local([parent])
+    pred = dict(zip(map(key, local), algo._predict(local), strict=True))
+    assert key(exploit) == max(pred, key=pred.get)
+    rest = [c for c in local if key(c) != key(exploit)]
+    rarity = dict(zip(map(key, rest), algo._rarity(parent, rest), strict=True))
+    assert key(explore) in rarity and rarity[key(explore)] == min(rarity.values())
+    unseen = [c for c in nb201_domain.unseen(algo.seen) if key(c) not in {key(exploit), key(explore)}]
+    assert key(overall) == key(unseen[int(np.argmax(algo._predict(unseen)))])
+
+
+def test_refits_see_the_evaluated_cells_in_table_order(nb201_bench, nb201_domain, monkeypatch):
+    from gnnpred import Assessor
+
+    calls = []
+    real = Assessor.fit
+
+    def recording(self, archs, y, unlabeled=None, sample_weight=None):
+        calls.append((list(archs), np.asarray(y, dtype=float)))
+        return real(self, archs, y, unlabeled=unlabeled, sample_weight=sample_weight)
+
+    monkeypatch.setattr(Assessor, "fit", recording)
+    params = algorithm_params("assessor")
+    res = run_search(get_algorithm("assessor", **params), nb201_bench, params["n_init"] + 2 * params["per_round"] + 1,
+                     seed=1, domain=nb201_domain, device="cpu")
+    queried = {nb201_domain.key(a): v for a, v in zip(res.archs, res.values, strict=True)}
+    assert [len(archs) for archs, _ in calls] == [8, 12, 16]
+    for archs, y in calls:
+        rows = [nb201_domain.index(a) for a in archs]
+        assert rows == sorted(rows)
+        assert y.tolist() == [queried[nb201_domain.key(a)] for a in archs]
