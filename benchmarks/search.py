@@ -77,8 +77,8 @@ def one_run(task: tuple) -> dict:
     bench, domain = _bench(key)
     report = BENCHMARKS[key]["report"]
     t0 = time.perf_counter()
-    res = run_search(get_algorithm(algo, **json.loads(params)), bench, budget, seed, domain=domain, stop_at_optimum=True,
-                     report_metrics=(report,) if report else (), device="cpu")
+    res = run_search(get_algorithm(algo, **json.loads(params)), bench, budget, seed, domain=domain,
+                     stop_at_optimum=True, report_metrics=(report,) if report else (), device="cpu")
     curve = res.best_curve()
     best_idx = [int(np.argmax(res.values[: min(n, res.n_queries)])) for n in CHECKPOINTS]
     return {

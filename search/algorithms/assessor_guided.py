@@ -21,7 +21,7 @@ among the poor ones (median 26 -> 24, worst run 61 -> 45 over the same seeds).
 
 A round's picks are queried best-predicted neighbour first, then the best-predicted cells
 overall, then the exploration picks (over seeds 100-159 the optimum was hit by those three
-kinds of pick 31, 24 and 5 times). Each refit sees the evaluated cells in table order, so the
+kinds of pick 33, 23 and 4 times). Each refit sees the evaluated cells in table order, so the
 order of a round's queries changes no later round: it only decides how soon a hit is counted.
 """
 
