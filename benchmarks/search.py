@@ -65,9 +65,8 @@ def _bench(key: str):
 
 def one_run(task: tuple) -> dict:
     """Run one (benchmark, algorithm, seed, budget, threads, params) search; returns plain numbers
-    (picklable). ``params`` is the algorithm's hyper-parameters as a JSON string (may be absent)."""
-    key, algo, seed, budget, threads, *rest = task
-    params = rest[0] if rest else "{}"
+    (picklable). ``params`` is the algorithm's hyper-parameters as a JSON string."""
+    key, algo, seed, budget, threads, params = task
     import torch
 
     torch.set_num_threads(threads)
