@@ -1,4 +1,4 @@
-"""search.domain.Domain: table rows, dedupe keys and sampling restricted to the table."""
+"""search.domain.Domain.index: the table row of a cell, and a clear error for a cell outside the table."""
 
 from __future__ import annotations
 
