@@ -212,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     if not isinstance(params, dict):
         print(f"--assessor-params must be a JSON object; got {args.assessor_params!r}", file=sys.stderr)
         return 2
+    from search.algorithms import get_algorithm
+
+    try:
+        get_algorithm("assessor", **params)
+    except ValueError as exc:  # an unknown hyper-parameter name
+        print(f"--assessor-params: {exc}", file=sys.stderr)
+        return 2
     if args.seeds < 1 or args.first_seed < 0:
         print(f"--seeds must be >= 1 and --first-seed >= 0; got {args.seeds} and {args.first_seed}",
               file=sys.stderr)

@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the runs in --out")
     p.add_argument("--zc-warmup", default="0",
                    help="seed evolution/local/assessor with the best of N synflow-scored cells (default 0: off)")
+    p.add_argument("--params", default=None,
+                   help="algorithm hyper-parameters as a JSON object keyed by algorithm, e.g. "
+                        "'{\"assessor\": {\"n_explore\": 0}, \"evolution\": {\"population_size\": 50}}' "
+                        "(they override --zc-warmup)")
     p.add_argument("--stop-at-optimum", action="store_true", help="end a run once it reaches the optimum")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -115,6 +119,7 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
         zc = -1
     if zc < 0:
         raise UsageError(f"--zc-warmup must be a non-negative int. Got {args.zc_warmup!r}.")
+    params = parse_params(args.params, algos)
     path = None
     if args.path is not None:
         p = Path(args.path).expanduser()
@@ -123,12 +128,52 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
         if not os.access(p, os.R_OK):
             raise UsageError(f"--path {args.path} is not readable.")
         path = str(p.resolve())
-    return {
+    config = {
         "benchmark": args.benchmark, "path": path, "dataset": args.dataset, "metric": args.metric,
         "report_metrics": [m.strip() for m in args.report_metric.split(",") if m.strip()],
         "algorithms": algos, "budget": budget, "seeds": parse_seeds(args.seeds),
         "stop_at_optimum": bool(args.stop_at_optimum), "zc_warmup": zc, "device": args.device,
     }
+    if params:  # absent when empty, so folders written before --params existed still resume
+        config["params"] = params
+    return config
+
+
+def parse_params(text: str | None, algorithms: list[str]) -> dict[str, dict[str, Any]]:
+    """``--params``: a JSON object mapping algorithm names to their hyper-parameters.
+
+    Args:
+        text: The option's value (``None`` when not given).
+        algorithms: The algorithms of ``--algorithm``; only they may be named.
+
+    Returns:
+        ``{algorithm: {name: value}}`` without empty entries.
+
+    Raises:
+        UsageError: If the text is not such an object, names an algorithm that does not run, or
+            a hyper-parameter that algorithm does not have.
+    """
+    from search.algorithms import get_algorithm
+
+    if text is None:
+        return {}
+    example = '\'{"assessor": {"n_explore": 0}}\''
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--params must be a JSON object such as {example}. Got {text!r} ({exc.msg}).") from None
+    if not isinstance(obj, dict) or not all(isinstance(v, dict) for v in obj.values()):
+        raise UsageError(f"--params must map algorithm names to JSON objects, e.g. {example}. Got {text!r}.")
+    other = [k for k in obj if k not in algorithms]
+    if other:
+        raise UsageError(f"--params names {', '.join(other)}, which --algorithm does not run "
+                         f"({', '.join(algorithms)}).")
+    for name, kw in obj.items():
+        try:
+            get_algorithm(name, **kw)
+        except ValueError as exc:
+            raise UsageError(f"--params: {exc}") from None
+    return {k: v for k, v in obj.items() if v}
 
 
 def load_benchmark(config: dict[str, Any]) -> Any:
@@ -208,6 +253,7 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
             hist = _hist(folder, algo, seed)
             try:
                 params = {"zc_warmup": config["zc_warmup"]} if config["zc_warmup"] and algo != "random" else {}
+                params.update(config.get("params", {}).get(algo, {}))
                 res = run_search(get_algorithm(algo, **params), bench, budget, seed, metric=config["metric"],
                                  report_metrics=config["report_metrics"], domain=domain,
                                  history=hist, resume=resume,

@@ -20,13 +20,14 @@ def get_algorithm(name: str, **params: Any) -> SearchAlgorithm:
 
     Args:
         name: ``"random"``, ``"evolution"``, ``"local"`` or ``"assessor"``.
-        **params: The algorithm's hyper-parameters (validated when the search starts).
+        **params: The algorithm's hyper-parameters: their names are checked here (see each
+            class's ``param_names``), their values when the search starts.
 
     Returns:
         An algorithm ready for :meth:`SearchAlgorithm.setup`.
 
     Raises:
-        ValueError: If the name is unknown.
+        ValueError: If the name, or the name of a hyper-parameter, is unknown.
     """
     if name not in ALGORITHMS:
         raise ValueError(f"Unknown search algorithm {name!r}. Available: {', '.join(ALGORITHMS)}.")

@@ -89,6 +89,9 @@ class AssessorGuidedSearch(SearchAlgorithm):
     """
 
     name = "assessor"
+    param_names = ("n_init", "per_round", "n_candidates", "exhaustive_max", "n_parents", "local_fraction",
+                   "pool_size", "top_weight", "n_explore", "beta", "assessor_params", "zc_warmup", "zc_proxy",
+                   "init_design")
 
     def _start(self) -> None:
         owner, p = type(self).__name__, self.params

@@ -29,17 +29,30 @@ class ReplayMismatch(RuntimeError):
 class SearchAlgorithm(ABC):
     """Base class of search algorithms (ask/tell; the budget counts benchmark queries).
 
-    Subclasses implement :meth:`_start`, :meth:`_ask` and :meth:`_tell`; the base class keeps
-    the evaluated cells and their keys and guarantees that no key is proposed twice.
+    Subclasses implement :meth:`_start`, :meth:`_ask` and :meth:`_tell` and list the
+    hyper-parameters they read in :attr:`param_names`; the base class keeps the evaluated cells
+    and their keys and guarantees that no key is proposed twice.
 
     Args:
-        **params: Algorithm hyper-parameters (see each subclass); stored as given.
+        **params: Algorithm hyper-parameters (see each subclass); stored as given and checked
+            when the search starts.
+
+    Raises:
+        ValueError: If a parameter is not one of the algorithm's :attr:`param_names` (a typo
+            would otherwise be silently ignored).
     """
 
     #: Registry name (``"random"``, ``"evolution"``, ...).
     name: ClassVar[str] = ""
+    #: The hyper-parameters the algorithm reads; any other name is rejected.
+    param_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(self.param_names))
+        if unknown:
+            takes = ", ".join(sorted(self.param_names)) or "none"
+            raise ValueError(f"{type(self).__name__} ({self.name!r}) has no hyper-parameter "
+                             f"{', '.join(map(repr, unknown))}. It takes: {takes}.")
         self.params = dict(params)
 
     # ---------------------------------------------------------------------------- public API

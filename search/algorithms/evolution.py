@@ -25,6 +25,7 @@ class RegularizedEvolution(SearchAlgorithm):
     """
 
     name = "evolution"
+    param_names = ("population_size", "sample_size", "zc_warmup", "zc_proxy")
 
     def _start(self) -> None:
         owner = type(self).__name__

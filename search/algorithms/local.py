@@ -20,6 +20,7 @@ class LocalSearch(SearchAlgorithm):
     """
 
     name = "local"
+    param_names = ("zc_warmup", "zc_proxy")
 
     def _start(self) -> None:
         n_zc = check_positive_int(type(self).__name__, "zc_warmup", self.params.get("zc_warmup", 0),

@@ -92,6 +92,13 @@ def test_bad_assessor_params_exit_2(bench_script, capsys, bad):
     assert "--assessor-params must be a JSON object" in capsys.readouterr().err
 
 
+def test_unknown_assessor_param_exits_2_before_any_run(bench_script, capsys, monkeypatch):
+    monkeypatch.setattr(bench_script, "_run_tasks", lambda *a, **k: pytest.fail("a run started"))
+    assert bench_script.main(["--benchmarks", "nb201", "--assessor-params", '{"n_explor": 2}']) == 2
+    err = capsys.readouterr().err
+    assert "no hyper-parameter 'n_explor'" in err and "n_explore" in err
+
+
 def test_ratio_interval_brackets_the_ratio(bench_script):
     rng = np.random.default_rng(3)
     rows = [{"algorithm": "assessor", "seed": s, "queries_to_optimum": int(q)}

@@ -147,6 +147,15 @@ def test_beta_ranks_candidates_by_mean_plus_beta_std(nb201_bench, nb201_domain, 
     assert ucb.archs != plain.archs
 
 
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_unknown_parameter_names_are_rejected(name):
+    with pytest.raises(ValueError, match="no hyper-parameter 'n_explor'") as info:
+        get_algorithm(name, n_explor=1)
+    for known in ALGORITHMS[name].param_names:
+        assert known in str(info.value)
+    get_algorithm(name, **algorithm_params(name))  # the tests' own parameters are all known
+
+
 def test_rarity_counts_the_rarest_feature_a_neighbour_adds(nb201_bench, nb201_domain):
     space = nb201_bench.space
     algo = get_algorithm("assessor", **algorithm_params("assessor")).setup(nb201_domain, 0, 10, device="cpu")

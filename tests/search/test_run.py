@@ -60,6 +60,10 @@ def test_refuses_to_overwrite(nb201_csv, tmp_path, capsys):
     (["--device", "tpu"], "device"),
     (["--zc-warmup", "-3"], "--zc-warmup"),
     (["--frobnicate"], "unrecognized arguments"),
+    (["--params", "{bad"], "--params must be a JSON object"),
+    (["--params", '{"assessor": 3}'], "--params must map algorithm names"),
+    (["--params", '{"evolution": {"population_size": 5}}'], "which --algorithm does not run"),
+    (["--params", '{"assessor": {"n_explor": 0}}'], "no hyper-parameter 'n_explor'"),
 ])
 def test_argument_errors(argv, words, tmp_path, capsys):
     code, out, err = _run(capsys, *argv, "--out", str(tmp_path / "o"), "--quiet")
@@ -85,6 +89,28 @@ def test_resume_with_other_config(nb201_csv, tmp_path, capsys):
     assert code == 2 and "seeds" in err
     code, _, err = _run(capsys, *base[:-3], "--out", str(tmp_path / "none"), "--budget", "5", "--resume")
     assert code == 2 and "nothing to resume" in err
+
+
+def test_params_reach_the_algorithm_and_key_the_folder(nb201_csv, tmp_path, capsys):
+    base = ["--path", str(nb201_csv), "--algorithm", "evolution", "--budget", "12", "--quiet"]
+
+    def archs(folder):
+        lines = (folder / "evolution" / "seed0" / "history.jsonl").read_text().splitlines()
+        return [json.loads(line)["arch"] for line in lines]
+
+    assert _run(capsys, *base, "--out", str(tmp_path / "plain"))[0] == 0
+    small = '{"evolution": {"population_size": 4, "sample_size": 2}}'
+    code, _, err = _run(capsys, *base, "--out", str(tmp_path / "small"), "--params", small)
+    assert code == 0, err
+    plain, tuned = archs(tmp_path / "plain"), archs(tmp_path / "small")
+    # the default population (30) is still random after 12 queries; a population of 4 mutates
+    # from the 5th query on, after the same 4 random cells
+    assert tuned[:4] == plain[:4] and tuned[4:] != plain[4:]
+    config = json.loads((tmp_path / "small" / "config.json").read_text())
+    assert config["params"] == json.loads(small)
+    assert "params" not in json.loads((tmp_path / "plain" / "config.json").read_text())
+    code, _, err = _run(capsys, *base, "--out", str(tmp_path / "small"), "--resume")
+    assert code == 2 and "params" in err
 
 
 def test_parse_seeds():
