@@ -176,6 +176,26 @@ def parse_params(text: str | None, algorithms: list[str]) -> dict[str, dict[str,
     return {k: v for k, v in obj.items() if v}
 
 
+def check_values(config: dict[str, Any], domain: Domain) -> None:
+    """Set every algorithm up once with its parameters, so that a bad value stops the command
+    before the output folder is written (a zero-cost warm-up is not computed here).
+
+    Raises:
+        UsageError: Naming the algorithm and the parameter whose value is bad.
+    """
+    from search.algorithms import get_algorithm
+
+    for algo in config["algorithms"]:
+        kw = dict(config.get("params", {}).get(algo, {}))
+        n_zc = kw.get("zc_warmup", 0)
+        if isinstance(n_zc, int) and not isinstance(n_zc, bool) and n_zc > 0:
+            kw["zc_warmup"] = 0  # valid: scoring cells only to check the other values would be slow
+        try:
+            get_algorithm(algo, **kw).setup(domain, config["seeds"][0], config["budget"], device="cpu")
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"--params: {exc}") from None
+
+
 def load_benchmark(config: dict[str, Any]) -> Any:
     """``datasets.load`` with the config's benchmark, path, dataset and metric.
 
@@ -297,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         if config["budget"] > domain.n_keys:
             raise UsageError(f"--budget {config['budget']} exceeds the {domain.n_keys} distinct cells "
                              f"of {bench.name}; lower it.")
+        check_values(config, domain)
         folder = prepare_out(str(folder), config, args.resume)
         print(f"{PROG}: writing to {folder}", file=sys.stderr)
         execute(config, bench, domain, folder, resume=args.resume, quiet=args.quiet)

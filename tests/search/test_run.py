@@ -113,6 +113,19 @@ def test_params_reach_the_algorithm_and_key_the_folder(nb201_csv, tmp_path, caps
     assert code == 2 and "params" in err
 
 
+@pytest.mark.parametrize("params, words", [
+    ('{"assessor": {"n_explore": -1}}', "'n_explore' parameter"),
+    ('{"evolution": {"population_size": 4, "sample_size": 9}}', "sample_size"),
+    ('{"assessor": {"init_design": "grid"}}', "init_design"),
+])
+def test_bad_param_values_stop_before_the_folder_is_written(params, words, nb201_csv, tmp_path, capsys):
+    algo = next(iter(json.loads(params)))
+    code, _, err = _run(capsys, "--path", str(nb201_csv), "--algorithm", algo, "--budget", "5",
+                        "--params", params, "--out", str(tmp_path / "o"), "--quiet")
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_parse_seeds():
     assert parse_seeds("0-3") == [0, 1, 2, 3]
     assert parse_seeds("0,3,5") == [0, 3, 5]
