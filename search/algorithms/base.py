@@ -34,8 +34,8 @@ class SearchAlgorithm(ABC):
     and their keys and guarantees that no key is proposed twice.
 
     Args:
-        **params: Algorithm hyper-parameters (see each subclass); stored as given and checked
-            when the search starts.
+        **params: Algorithm hyper-parameters (see each subclass); their names are checked here,
+            their values when the search starts.
 
     Raises:
         ValueError: If a parameter is not one of the algorithm's :attr:`param_names` (a typo
