@@ -176,6 +176,14 @@ def parse_params(text: str | None, algorithms: list[str]) -> dict[str, dict[str,
     return {k: v for k, v in obj.items() if v}
 
 
+def algorithm_params(config: dict[str, Any], algorithm: str) -> dict[str, Any]:
+    """The hyper-parameters ``algorithm`` runs with: ``--zc-warmup`` (not for random search),
+    overridden by the algorithm's entry of ``--params``."""
+    params = {"zc_warmup": config["zc_warmup"]} if config["zc_warmup"] and algorithm != "random" else {}
+    params.update(config.get("params", {}).get(algorithm, {}))
+    return params
+
+
 def check_values(config: dict[str, Any], domain: Domain) -> None:
     """Set every algorithm up once with its parameters, so that a bad value stops the command
     before the output folder is written (a zero-cost warm-up is not computed here).
@@ -186,7 +194,7 @@ def check_values(config: dict[str, Any], domain: Domain) -> None:
     from search.algorithms import get_algorithm
 
     for algo in config["algorithms"]:
-        kw = dict(config.get("params", {}).get(algo, {}))
+        kw = algorithm_params(config, algo)
         n_zc = kw.get("zc_warmup", 0)
         if isinstance(n_zc, int) and not isinstance(n_zc, bool) and n_zc > 0:
             kw["zc_warmup"] = 0  # valid: scoring cells only to check the other values would be slow
@@ -272,9 +280,8 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
             bar.set_postfix_str(f"{algo} seed {seed}")
             hist = _hist(folder, algo, seed)
             try:
-                params = {"zc_warmup": config["zc_warmup"]} if config["zc_warmup"] and algo != "random" else {}
-                params.update(config.get("params", {}).get(algo, {}))
-                res = run_search(get_algorithm(algo, **params), bench, budget, seed, metric=config["metric"],
+                algorithm = get_algorithm(algo, **algorithm_params(config, algo))
+                res = run_search(algorithm, bench, budget, seed, metric=config["metric"],
                                  report_metrics=config["report_metrics"], domain=domain,
                                  history=hist, resume=resume,
                                  stop_at_optimum=config["stop_at_optimum"], device=config["device"],
