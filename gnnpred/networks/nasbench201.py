@@ -72,6 +72,7 @@ class CellModule(nn.Module):
 
     def __init__(self, ops: Sequence[str], channels: int) -> None:
         super().__init__()
+        self.channels = channels
         self.edges = nn.ModuleDict()
         self._inputs: list[list[tuple[int, str]]] = [[], [], [], []]  # node -> [(src, edge key)]
         for (src, dst), name in zip(_EDGES, ops, strict=True):

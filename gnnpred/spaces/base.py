@@ -110,6 +110,27 @@ class SearchSpace(ABC):
         """A real, untrained PyTorch network of ``arch`` on the benchmark's macro skeleton."""
         raise NotImplementedError(f"to_network is not available for the {self.name} space yet.")
 
+    def param_counts(self, archs: Sequence[Arch]) -> np.ndarray:
+        """Trainable parameters of ``to_network(canonical(arch))`` for each cell, ``[n]`` int64.
+
+        The parameter count is the simplest zero-cost proxy (Abdelfattah et al., ICLR 2021). This
+        default builds each network (tens of milliseconds a cell); spaces that can count in closed
+        form override it (:meth:`has_fast_param_counts`).
+
+        Raises:
+            NotImplementedError: If the space has no :meth:`to_network`.
+        """
+        out = np.empty(len(archs), dtype=np.int64)
+        for i, arch in enumerate(archs):
+            net = self.to_network(self.canonical(arch))
+            out[i] = sum(p.numel() for p in net.parameters() if p.requires_grad)
+        return out
+
+    @classmethod
+    def has_fast_param_counts(cls) -> bool:
+        """Whether :meth:`param_counts` is computed in closed form (no network is built)."""
+        return cls.param_counts is not SearchSpace.param_counts
+
     # ----------------------------------------------------------------------------- helpers
     def check_archs(self, archs: Iterable[Any], what: str = "archs") -> list[Arch]:
         """Validate a collection of user architectures; raise naming the first bad one."""

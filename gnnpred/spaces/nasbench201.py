@@ -9,6 +9,7 @@ input and node 3 its output. All ``5**6 = 15,625`` cells are distinct benchmark 
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,23 @@ def _graph_template() -> tuple[np.ndarray, np.ndarray]:
 
 
 _TEMPLATE_EDGES, _TEMPLATE_NODES = _graph_template()
+
+
+@functools.cache
+def _param_table() -> tuple[np.ndarray, int]:
+    """``(per-op parameters of one edge summed over all cells of the default network [5], the
+    parameters outside the cells)``, measured on the modules :meth:`NASBench201Space.to_network`
+    builds."""
+    from gnnpred.networks.nasbench201 import NB201Network, _make_op
+
+    def count(module: torch.nn.Module | None) -> int:
+        return 0 if module is None else sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+    net = NB201Network(("none",) * NUM_EDGES)
+    outside = count(net)  # stem, reductions, last BN, classifier: every cell is empty
+    widths = [m.channels for m in net.cells if hasattr(m, "channels")]
+    per_op = np.array([sum(count(_make_op(op, c)) for c in widths) for op in OPS], dtype=np.int64)
+    return per_op, outside
 
 
 @register_space("nasbench201")
@@ -303,6 +321,17 @@ class NASBench201Space(SearchSpace):
         """One-hot op of each edge, ``[len(archs), 30]`` float32 (edge-major, ops in OPS order)."""
         codes = self.op_indices(archs)
         return np.eye(len(OPS), dtype=np.float32)[codes].reshape(len(codes), NUM_EDGES * len(OPS))
+
+    def param_counts(self, archs: Sequence[NB201Cell]) -> np.ndarray:
+        """Trainable parameters of ``to_network(canonical(arch))``, ``[len(archs)]`` int64.
+
+        Closed form, with no network built: the default network's parameters outside the cells
+        plus, for every live edge, its op's parameters at each stage's width (dead edges carry no
+        parameters in the canonical cell). Equal to counting the built network.
+        """
+        table = _param_table()
+        codes = self.op_indices([self.canonical(a) for a in self.check_archs(archs)])
+        return table[1] + table[0][codes].sum(1)
 
     def to_network(self, arch: NB201Cell, **kwargs: Any) -> torch.nn.Module:
         """A real NAS-Bench-201 network (``gnnpred.networks.nasbench201.NB201Network``)."""

@@ -86,12 +86,21 @@ class AssessorGuidedSearch(SearchAlgorithm):
         init_design: The initial design when ``zc_warmup`` is 0: ``"random"`` cells or a
             ``"coverage"`` design (:func:`search.algorithms.design.coverage_design`: greedy picks
             among 2,000 random cells that together hold the most encoding features).
+        prior: A zero-cost score blended into every ranking: ``"params"`` (the parameter count of
+            each cell's network, :meth:`~gnnpred.spaces.base.SearchSpace.param_counts`),
+            ``"none"``, or ``"auto"`` (the default: ``"params"`` when the space counts
+            parameters in closed form, as NAS-Bench-201 does; ``"none"`` otherwise, since
+            building thousands of networks a round would cost more than it saves).
+        prior_weight: Weight of the prior against the assessor when the ``n_init`` first cells
+            are known; it shrinks as ``prior_weight * n_init / n`` with ``n`` evaluated cells, so
+            the labels take over (default 1.0; 0 disables the prior). Both are compared as
+            standardised ranks among the candidates.
     """
 
     name = "assessor"
     param_names = ("n_init", "per_round", "n_candidates", "exhaustive_max", "n_parents", "local_fraction",
                    "pool_size", "top_weight", "n_explore", "beta", "assessor_params", "zc_warmup", "zc_proxy",
-                   "init_design")
+                   "init_design", "prior", "prior_weight")
 
     def _start(self) -> None:
         owner, p = type(self).__name__, self.params
@@ -147,8 +156,27 @@ class AssessorGuidedSearch(SearchAlgorithm):
         elif n_zc:
             self._init = zero_cost_ranking(domain, n_zc, self.rng, proxy=p.get("zc_proxy", "synflow"),
                                            device=self.device, seed=self.seed)[: self.n_init]
+        self._setup_prior(owner)
         self._queue: list[Arch] = []
         self.round = 0
+
+    def _setup_prior(self, owner: str) -> None:
+        p = self.params
+        self.prior_weight = float(p.get("prior_weight", 1.0))
+        if not (np.isfinite(self.prior_weight) and self.prior_weight >= 0):
+            raise ValueError(f"The 'prior_weight' parameter of {owner} must be a float >= 0. "
+                             f"Got {p.get('prior_weight')!r} instead.")
+        prior = p.get("prior", "auto")
+        if prior not in ("auto", "params", "none"):
+            raise ValueError(f"The 'prior' parameter of {owner} must be 'auto', 'params' or 'none'. "
+                             f"Got {prior!r} instead.")
+        if prior == "auto":
+            prior = "params" if self.space.has_fast_param_counts() else "none"
+        self.prior = prior if self.prior_weight > 0 else "none"
+        self._prior_cache: dict = {}  # dedupe key -> log parameter count
+        if self.prior == "params" and self.space.has_fast_param_counts():
+            counts = self.space.param_counts(self.domain.archs)
+            self._prior_cache = {self.domain.key(a): float(np.log1p(c)) for a, c in zip(self.domain.archs, counts)}
 
     # ---------------------------------------------------------------------------- ask / tell
     def _ask(self) -> Arch | None:
@@ -210,12 +238,12 @@ class AssessorGuidedSearch(SearchAlgorithm):
         archs = [self.archs[int(i)] for i in rows]
         values = np.asarray(self.values, dtype=float)[rows]
         self.assessor.fit(archs, values, unlabeled=self.pool, sample_weight=self._weights(values))
-        pred = self._predict(cands)
+        pred = self._score(cands)
         n_local = min(len(local), int(round(self.local_fraction * self.per_round)))
         exploit: list[Arch] = []
         explore: list[Arch] = []
         if n_local:
-            lp = self._predict(local)
+            lp = self._score(local)
             n_exploit = n_local - min(self.n_explore, n_local)
             order = np.argsort(-lp, kind="stable")
             exploit = [local[int(i)] for i in order[:n_exploit]]
@@ -230,7 +258,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
                 break
             if self.domain.key(cands[int(i)]) not in keys:
                 best_overall.append(cands[int(i)])
-        logger.debug("round %d: %d candidates (%d local), best predicted %.4f", self.round,
+        logger.debug("round %d: %d candidates (%d local), best score %.4f", self.round,
                      len(cands), len(local), float(pred.max()))
         # queried in this order: exploration picks last, as they rarely hit the optimum
         return exploit + best_overall + explore
@@ -249,6 +277,22 @@ class AssessorGuidedSearch(SearchAlgorithm):
         q = np.argsort(np.argsort(values, kind="stable"), kind="stable") / (len(values) - 1)
         return 1.0 + self.top_weight * q**2
 
+    def _score(self, archs: list[Arch]) -> np.ndarray:
+        """Ranking score of ``archs``: the assessor's prediction, blended with the prior."""
+        pred = self._predict(archs)
+        if self.prior == "none" or len(archs) < 2:
+            return pred
+        weight = self.prior_weight * self.n_init / len(self.values)
+        return _rank_z(pred) + weight * _rank_z(self._prior_values(archs))
+
+    def _prior_values(self, archs: list[Arch]) -> np.ndarray:
+        keys = [self.domain.key(a) for a in archs]
+        missing = [(k, a) for k, a in zip(keys, archs) if k not in self._prior_cache]
+        if missing:  # no closed form: build the networks, once per cell
+            counts = self.space.param_counts([a for _, a in missing])
+            self._prior_cache.update((k, float(np.log1p(c))) for (k, _), c in zip(missing, counts))
+        return np.array([self._prior_cache[k] for k in keys])
+
     def _predict(self, archs: list[Arch]) -> np.ndarray:
         if self.beta:
             mean, std = self.assessor.predict(archs, return_std=True)
@@ -259,3 +303,12 @@ class AssessorGuidedSearch(SearchAlgorithm):
             raise RuntimeError(f"the assessor predicted {int(np.sum(~np.isfinite(pred)))} non-finite "
                                f"values in round {self.round}")
         return pred
+
+
+def _rank_z(values: np.ndarray) -> np.ndarray:
+    """Standardised ranks (ties share their mean rank); all zeros when every value is equal."""
+    from scipy.stats import rankdata
+
+    r = rankdata(values)
+    sd = r.std()
+    return (r - r.mean()) / sd if sd > 0 else np.zeros_like(r)
