@@ -92,6 +92,8 @@ def test_evolution_beats_random_on_average(nb201_bench, nb201_domain):
     ("assessor", {"beta": float("nan")}, "beta"),
     ("assessor", {"n_explore": -1}, "n_explore"),
     ("local", {"zc_warmup": 1.5}, "zc_warmup"),
+    ("assessor", {"prior": "synflow"}, "prior"),
+    ("assessor", {"prior_weight": -0.5}, "prior_weight"),
 ])
 def test_bad_parameters(name, params, word, nb201_bench, nb201_domain):
     with pytest.raises(ValueError, match=word):
@@ -262,13 +264,13 @@ def test_round_queries_best_neighbour_then_best_overall_then_rarest_neighbour(nb
     key = nb201_domain.key
     parent = algo._parents()[0]
     local = algo._local([parent])
-    pred = dict(zip(map(key, local), algo._predict(local), strict=True))
+    pred = dict(zip(map(key, local), algo._score(local), strict=True))
     assert key(exploit) == max(pred, key=pred.get)
     rest = [c for c in local if key(c) != key(exploit)]
     rarity = dict(zip(map(key, rest), algo._rarity(parent, rest), strict=True))
     assert key(explore) in rarity and rarity[key(explore)] == min(rarity.values())
     unseen = [c for c in nb201_domain.unseen(algo.seen) if key(c) not in {key(exploit), key(explore)}]
-    assert key(overall) == key(unseen[int(np.argmax(algo._predict(unseen)))])
+    assert key(overall) == key(unseen[int(np.argmax(algo._score(unseen)))])
 
 
 def test_refits_see_the_evaluated_cells_in_table_order(nb201_bench, nb201_domain, monkeypatch):
@@ -291,3 +293,54 @@ def test_refits_see_the_evaluated_cells_in_table_order(nb201_bench, nb201_domain
         rows = [nb201_domain.index(a) for a in archs]
         assert rows == sorted(rows)
         assert y.tolist() == [queried[nb201_domain.key(a)] for a in archs]
+
+
+def test_prior_blends_parameter_counts_into_the_ranking_and_fades(nb201_bench, nb201_domain):
+    from scipy.stats import rankdata
+
+    cells, values = _some_cells(nb201_bench, nb201_domain, seed=13)
+    algo = _assessor_at(nb201_domain, cells, values, exhaustive_max=20000)
+    assert algo.prior == "params"  # auto: NB201 counts parameters in closed form
+    algo._next_round()  # fits the assessor
+    unseen = nb201_domain.unseen(algo.seen)
+    pred, score = algo._predict(unseen), algo._score(unseen)
+    counts = nb201_bench.space.param_counts(unseen)
+
+    def z(v):
+        r = rankdata(v)
+        return (r - r.mean()) / r.std()
+
+    weight = algo.n_init / len(algo.values)  # prior_weight 1
+    np.testing.assert_allclose(score, z(pred) + weight * z(counts))
+    # the prior's pull shrinks as labels accumulate
+    algo.values.extend([0.0] * len(algo.values))
+    np.testing.assert_allclose(algo._score(unseen), z(pred) + weight / 2 * z(counts))
+
+
+def test_a_dominant_prior_queries_the_largest_network_first(nb201_bench, nb201_domain):
+    params = {**algorithm_params("assessor"), "exhaustive_max": 20000, "local_fraction": 0.0, "per_round": 1,
+              "prior_weight": 1e6}
+    res = run_search(get_algorithm("assessor", **params), nb201_bench, params["n_init"] + 1, seed=0,
+                     domain=nb201_domain, device="cpu")
+    counts = nb201_bench.space.param_counts(nb201_domain.archs)
+    assert counts[nb201_domain.index(res.archs[-1])] == counts.max()
+    off = run_search(get_algorithm("assessor", **{**params, "prior": "none"}), nb201_bench, params["n_init"] + 1,
+                     seed=0, domain=nb201_domain, device="cpu")
+    assert off.archs[: params["n_init"]] == res.archs[: params["n_init"]]
+    assert counts[nb201_domain.index(off.archs[-1])] < counts.max()
+
+
+def test_auto_prior_is_off_without_closed_form_counts(nb201_bench, nb201_domain, monkeypatch):
+    from gnnpred.spaces.base import SearchSpace
+
+    monkeypatch.setattr(type(nb201_bench.space), "param_counts", SearchSpace.param_counts)
+    assert not nb201_bench.space.has_fast_param_counts()
+    algo = get_algorithm("assessor", **algorithm_params("assessor")).setup(nb201_domain, 0, 20, device="cpu")
+    assert algo.prior == "none"
+    slow = get_algorithm("assessor", **algorithm_params("assessor"), prior="params").setup(nb201_domain, 0, 20,
+                                                                                          device="cpu")
+    assert slow.prior == "params" and not slow._prior_cache  # counted lazily, by building networks
+    cells = nb201_domain.archs[:3]
+    np.testing.assert_allclose(slow._prior_values(cells),
+                               np.log1p(SearchSpace.param_counts(nb201_bench.space, cells)))
+    assert len(slow._prior_cache) == len({nb201_domain.key(c) for c in cells})

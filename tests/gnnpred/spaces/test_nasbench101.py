@@ -327,6 +327,13 @@ def test_to_network_builds_a_module(space, cells):
     assert isinstance(net, torch.nn.Module)
 
 
+def test_param_counts_build_the_networks(space, cells):
+    assert not space.has_fast_param_counts()
+    counts = space.param_counts(cells[:2])
+    built = [space.to_network(space.canonical(c)) for c in cells[:2]]
+    assert counts.tolist() == [sum(p.numel() for p in net.parameters()) for net in built]
+
+
 # ------------------------------------------------------------------------------ enumeration
 def test_small_enumeration_matches_brute_force(space):
     """Bulk enumeration up to 5 vertices against hashing every 5-vertex spec."""

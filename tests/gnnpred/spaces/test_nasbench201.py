@@ -238,3 +238,20 @@ def test_to_network(space):
     pytest.importorskip("gnnpred.networks.nasbench201")
     net = space.to_network(space.from_string(BEST))
     assert isinstance(net, torch.nn.Module)
+
+
+def test_param_counts_match_the_built_networks(space):
+    from gnnpred.spaces.base import SearchSpace
+
+    cells = space.sample_many(40, np.random.default_rng(3)) + [space.from_string(BEST)]
+    dead = space.make(["nor_conv_3x3", "none", "nor_conv_3x3", "none", "none", "none"])  # 3 is unreachable
+    cells.append(dead)
+    fast = space.param_counts(cells)
+    assert space.has_fast_param_counts()
+    assert fast.dtype == np.int64 and fast.shape == (len(cells),)
+    np.testing.assert_array_equal(fast, SearchSpace.param_counts(space, cells))
+    built = space.to_network(space.canonical(cells[5]))
+    assert fast[5] == sum(p.numel() for p in built.parameters())
+    empty = space.make(["none"] * 6)
+    # dead edges carry no parameters: the cell counts as the empty one
+    assert fast[-1] == space.param_counts([empty])[0] < sum(p.numel() for p in space.to_network(dead).parameters())
