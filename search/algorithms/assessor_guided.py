@@ -184,7 +184,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
         self._prior_cache: dict = {}  # dedupe key -> log parameter count
         if self.prior == "params" and self.space.has_fast_param_counts():
             counts = self.space.param_counts(self.domain.archs)
-            self._prior_cache = {self.domain.key(a): float(np.log1p(c)) for a, c in zip(self.domain.archs, counts)}
+            self._prior_cache = {self.domain.key(a): float(np.log1p(c)) for a, c in zip(self.domain.archs, counts, strict=True)}
 
     # ---------------------------------------------------------------------------- ask / tell
     def _ask(self) -> Arch | None:
@@ -295,10 +295,10 @@ class AssessorGuidedSearch(SearchAlgorithm):
 
     def _prior_values(self, archs: list[Arch]) -> np.ndarray:
         keys = [self.domain.key(a) for a in archs]
-        missing = [(k, a) for k, a in zip(keys, archs) if k not in self._prior_cache]
+        missing = [(k, a) for k, a in zip(keys, archs, strict=True) if k not in self._prior_cache]
         if missing:  # no closed form: build the networks, once per cell
             counts = self.space.param_counts([a for _, a in missing])
-            self._prior_cache.update((k, float(np.log1p(c))) for (k, _), c in zip(missing, counts))
+            self._prior_cache.update((k, float(np.log1p(c))) for (k, _), c in zip(missing, counts, strict=True))
         return np.array([self._prior_cache[k] for k in keys])
 
     def _predict(self, archs: list[Arch]) -> np.ndarray:
