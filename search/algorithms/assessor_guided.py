@@ -40,7 +40,12 @@ from typing import Any
 
 import numpy as np
 
-from search.algorithms.base import Arch, SearchAlgorithm, check_positive_int
+from search.algorithms.base import (
+    Arch,
+    SearchAlgorithm,
+    check_nonnegative_float,
+    check_positive_int,
+)
 from search.algorithms.design import coverage_design
 from search.algorithms.warmup import zero_cost_ranking
 
@@ -120,15 +125,9 @@ class AssessorGuidedSearch(SearchAlgorithm):
         self.n_parents = check_positive_int(owner, "n_parents", p.get("n_parents", 1))
         self.pool_size = check_positive_int(owner, "pool_size", p.get("pool_size", 20000))
         n_zc = check_positive_int(owner, "zc_warmup", p.get("zc_warmup", 0), minimum=0)
-        self.top_weight = float(p.get("top_weight", 10.0))
-        if not (np.isfinite(self.top_weight) and self.top_weight >= 0):
-            raise ValueError(f"The 'top_weight' parameter of {owner} must be a float >= 0. "
-                             f"Got {p.get('top_weight')!r} instead.")
+        self.top_weight = check_nonnegative_float(owner, "top_weight", p.get("top_weight", 10.0))
         self.n_explore = check_positive_int(owner, "n_explore", p.get("n_explore", 1), minimum=0)
-        self.beta = float(p.get("beta", 0.0))
-        if not (np.isfinite(self.beta) and self.beta >= 0):
-            raise ValueError(f"The 'beta' parameter of {owner} must be a float >= 0. "
-                             f"Got {p.get('beta')!r} instead.")
+        self.beta = check_nonnegative_float(owner, "beta", p.get("beta", 0.0))
         self.local_fraction = float(p.get("local_fraction", 0.8))
         if not 0.0 <= self.local_fraction <= 1.0:
             raise ValueError(f"The 'local_fraction' parameter of {owner} must be in [0, 1]. "
@@ -170,10 +169,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
 
     def _setup_prior(self, owner: str) -> None:
         p = self.params
-        self.prior_weight = float(p.get("prior_weight", 1.0))
-        if not (np.isfinite(self.prior_weight) and self.prior_weight >= 0):
-            raise ValueError(f"The 'prior_weight' parameter of {owner} must be a float >= 0. "
-                             f"Got {p.get('prior_weight')!r} instead.")
+        self.prior_weight = check_nonnegative_float(owner, "prior_weight", p.get("prior_weight", 1.0))
         prior = p.get("prior", "auto")
         if prior not in ("auto", "params", "none"):
             raise ValueError(f"The 'prior' parameter of {owner} must be 'auto', 'params' or 'none'. "
@@ -181,10 +177,10 @@ class AssessorGuidedSearch(SearchAlgorithm):
         if prior == "auto":
             prior = "params" if self.space.has_fast_param_counts() else "none"
         self.prior = prior if self.prior_weight > 0 else "none"
-        self._prior_cache: dict = {}  # dedupe key -> log parameter count
+        self._prior_cache: dict = {}  # dedupe key -> parameter count
         if self.prior == "params" and self.space.has_fast_param_counts():
             counts = self.space.param_counts(self.domain.archs)
-            self._prior_cache = {self.domain.key(a): float(np.log1p(c)) for a, c in zip(self.domain.archs, counts, strict=True)}
+            self._prior_cache = dict(zip(map(self.domain.key, self.domain.archs), counts.tolist(), strict=True))
 
     # ---------------------------------------------------------------------------- ask / tell
     def _ask(self) -> Arch | None:
@@ -298,7 +294,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
         missing = [(k, a) for k, a in zip(keys, archs, strict=True) if k not in self._prior_cache]
         if missing:  # no closed form: build the networks, once per cell
             counts = self.space.param_counts([a for _, a in missing])
-            self._prior_cache.update((k, float(np.log1p(c))) for (k, _), c in zip(missing, counts, strict=True))
+            self._prior_cache.update(zip([k for k, _ in missing], counts.tolist(), strict=True))
         return np.array([self._prior_cache[k] for k in keys])
 
     def _predict(self, archs: list[Arch]) -> np.ndarray:

@@ -167,3 +167,14 @@ def check_positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> i
             f"The {name!r} parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
         )
     return int(value)
+
+
+def check_nonnegative_float(owner: str, name: str, value: Any) -> float:
+    """Validate a finite float hyper-parameter >= 0, with a message that repeats the bad value."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        out = float("nan")
+    if isinstance(value, bool) or not (np.isfinite(out) and out >= 0):
+        raise ValueError(f"The {name!r} parameter of {owner} must be a float >= 0. Got {value!r} instead.")
+    return out
