@@ -120,11 +120,7 @@ class SearchSpace(ABC):
         Raises:
             NotImplementedError: If the space has no :meth:`to_network`.
         """
-        out = np.empty(len(archs), dtype=np.int64)
-        for i, arch in enumerate(archs):
-            net = self.to_network(self.canonical(arch))
-            out[i] = sum(p.numel() for p in net.parameters() if p.requires_grad)
-        return out
+        return np.array([trainable_parameters(self.to_network(self.canonical(a))) for a in archs], dtype=np.int64)
 
     @classmethod
     def has_fast_param_counts(cls) -> bool:
@@ -148,6 +144,11 @@ class SearchSpace(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def trainable_parameters(module: torch.nn.Module | None) -> int:
+    """Number of trainable (``requires_grad``) parameters of ``module``; 0 for ``None``."""
+    return 0 if module is None else sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
 def one_hot(indices: np.ndarray, size: int) -> torch.Tensor:

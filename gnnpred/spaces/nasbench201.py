@@ -19,7 +19,13 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-from gnnpred.spaces.base import SearchSpace, fixed_structure_batch, one_hot, register_space
+from gnnpred.spaces.base import (
+    SearchSpace,
+    fixed_structure_batch,
+    one_hot,
+    register_space,
+    trainable_parameters,
+)
 
 #: The five edge operations, in benchmark order (their index is the op code used below).
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -87,13 +93,10 @@ def _param_table() -> tuple[np.ndarray, int]:
     builds."""
     from gnnpred.networks.nasbench201 import NB201Network, _make_op
 
-    def count(module: torch.nn.Module | None) -> int:
-        return 0 if module is None else sum(p.numel() for p in module.parameters() if p.requires_grad)
-
     net = NB201Network(("none",) * NUM_EDGES)
-    outside = count(net)  # stem, reductions, last BN, classifier: every cell is empty
+    outside = trainable_parameters(net)  # stem, reductions, last BN, classifier: every cell is empty
     widths = [m.channels for m in net.cells if hasattr(m, "channels")]
-    per_op = np.array([sum(count(_make_op(op, c)) for c in widths) for op in OPS], dtype=np.int64)
+    per_op = np.array([sum(trainable_parameters(_make_op(op, c)) for c in widths) for op in OPS], dtype=np.int64)
     return per_op, outside
 
 
