@@ -174,11 +174,12 @@ class AssessorGuidedSearch(SearchAlgorithm):
         if prior not in ("auto", "params", "none"):
             raise ValueError(f"The 'prior' parameter of {owner} must be 'auto', 'params' or 'none'. "
                              f"Got {prior!r} instead.")
+        fast = self.space.has_fast_param_counts()
         if prior == "auto":
-            prior = "params" if self.space.has_fast_param_counts() else "none"
+            prior = "params" if fast else "none"
         self.prior = prior if self.prior_weight > 0 else "none"
         self._prior_cache: dict = {}  # dedupe key -> parameter count
-        if self.prior == "params" and self.space.has_fast_param_counts():
+        if self.prior == "params" and fast:
             counts = self.space.param_counts(self.domain.archs)
             self._prior_cache = dict(zip(map(self.domain.key, self.domain.archs), counts.tolist(), strict=True))
 
