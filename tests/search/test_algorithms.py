@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -94,6 +96,7 @@ def test_evolution_beats_random_on_average(nb201_bench, nb201_domain):
     ("local", {"zc_warmup": 1.5}, "zc_warmup"),
     ("assessor", {"prior": "synflow"}, "prior"),
     ("assessor", {"prior_weight": -0.5}, "prior_weight"),
+    ("assessor", {"explore": "naswot"}, "explore"),
 ])
 def test_bad_parameters(name, params, word, nb201_bench, nb201_domain):
     with pytest.raises(ValueError, match=word):
@@ -178,7 +181,8 @@ def test_rarity_counts_the_rarest_feature_a_neighbour_adds(nb201_bench, nb201_do
 
 
 def test_n_explore_spends_local_picks_on_rare_features(nb201_bench, nb201_domain):
-    params = {**algorithm_params("assessor"), "n_explore": 1, "per_round": 2, "local_fraction": 1.0}
+    params = {**algorithm_params("assessor"), "n_explore": 1, "per_round": 2, "local_fraction": 1.0,
+              "explore": "rarity"}
     budget = params["n_init"] + 4 * params["per_round"]
     algo = get_algorithm("assessor", **params)
     result = run_search(algo, nb201_bench, budget, seed=3, domain=nb201_domain, device="cpu")
@@ -230,6 +234,32 @@ def test_zero_cost_warmup_seeds_the_start(name, n_first, params, nb201_bench, nb
     assert [seen[a] for a in res.archs[:n_first]] == top
 
 
+def test_explore_scores_each_neighbour_once_with_the_searchs_seed(nb201_bench, nb201_domain, monkeypatch):
+    from gnnpred import proxies
+
+    calls = []
+    real = proxies.score
+
+    def recording(space, archs, names, **kw):
+        calls.append((list(archs), list(names), kw["random_state"]))
+        return real(space, archs, names, **kw)
+
+    monkeypatch.setattr(proxies, "score", recording)
+    params = {**algorithm_params("assessor"), "per_round": 3, "local_fraction": 1.0, "n_explore": 1}
+    budget = params["n_init"] + 4 * params["per_round"]
+    result = run_search(get_algorithm("assessor", **params), nb201_bench, budget, seed=4, domain=nb201_domain,
+                        device="cpu")
+    assert len({nb201_domain.key(a) for a in result.archs}) == budget
+    assert calls and all(names == ["synflow"] and seed == 4 for _, names, seed in calls)
+    scored = [nb201_domain.key(a) for archs, _, _ in calls for a in archs]
+    assert len(scored) == len(set(scored))  # cached: no cell is scored twice
+    n_calls = len(calls)
+    off = run_search(get_algorithm("assessor", **{**params, "explore": "rarity"}), nb201_bench, budget, seed=4,
+                     domain=nb201_domain, device="cpu")
+    assert len(calls) == n_calls  # "rarity" scores nothing
+    assert off.archs != result.archs
+
+
 def _assessor_at(nb201_domain, archs, values, **extra):
     """An assessor-guided search set up as if ``archs`` had been queried, in that order."""
     algo = get_algorithm("assessor", **{**algorithm_params("assessor"), **extra}).setup(nb201_domain, 5, 50,
@@ -256,20 +286,31 @@ def test_a_round_depends_on_which_cells_were_evaluated_not_their_order(nb201_ben
     assert len(first) == algorithm_params("assessor")["per_round"]
 
 
-def test_round_queries_best_neighbour_then_best_overall_then_rarest_neighbour(nb201_bench, nb201_domain):
+@pytest.mark.parametrize("explore", ["rarity", "synflow"])
+def test_round_queries_best_neighbour_then_best_overall_then_explored_neighbour(explore, nb201_bench,
+                                                                                  nb201_domain):
+    from gnnpred import proxies
+
     cells, values = _some_cells(nb201_bench, nb201_domain, seed=12)
     algo = _assessor_at(nb201_domain, cells, values, per_round=3, n_explore=1, local_fraction=0.8,
-                        exhaustive_max=20000)
-    exploit, overall, explore = algo._next_round()  # algo.assessor is now this round's fit
+                        exhaustive_max=20000, explore=explore)
+    exploit, overall, explore_pick = algo._next_round()  # algo.assessor is now this round's fit
     key = nb201_domain.key
     parent = algo._parents()[0]
     local = algo._local([parent])
     pred = dict(zip(map(key, local), algo._score(local), strict=True))
     assert key(exploit) == max(pred, key=pred.get)
     rest = [c for c in local if key(c) != key(exploit)]
-    rarity = dict(zip(map(key, rest), algo._rarity(parent, rest), strict=True))
-    assert key(explore) in rarity and rarity[key(explore)] == min(rarity.values())
-    unseen = [c for c in nb201_domain.unseen(algo.seen) if key(c) not in {key(exploit), key(explore)}]
+    if explore == "rarity":
+        rarity = dict(zip(map(key, rest), algo._rarity(parent, rest), strict=True))
+        assert key(explore_pick) in rarity and rarity[key(explore_pick)] == min(rarity.values())
+    else:  # the highest synflow of the remaining neighbours' networks, scored with the search's seed
+        with warnings.catch_warnings():  # cells cut off by 'none' edges warn that they score 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            syn = proxies.score(nb201_domain.space, rest, names=["synflow"], device="cpu", random_state=5,
+                                verbose=False)["synflow"]
+        assert key(explore_pick) == key(rest[int(np.argmax(syn))])
+    unseen = [c for c in nb201_domain.unseen(algo.seen) if key(c) not in {key(exploit), key(explore_pick)}]
     assert key(overall) == key(unseen[int(np.argmax(algo._score(unseen)))])
 
 
