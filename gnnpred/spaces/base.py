@@ -32,6 +32,10 @@ class SearchSpace(ABC):
     arch_type: type = object
     #: Node types of :meth:`to_graph`, in one-hot column order.
     op_vocab: tuple[str, ...] = ()
+    #: A data-free zero-cost proxy (see :mod:`gnnpred.proxies`) measured to pick good neighbours
+    #: in this space, which searches may use where labels are few (the exploration pick of
+    #: assessor-guided search); ``None`` where no proxy has been shown to help.
+    guide_proxy: str | None = None
 
     # ----------------------------------------------------------------------------- sampling
     @abstractmethod

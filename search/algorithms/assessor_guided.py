@@ -8,13 +8,14 @@ the whole table when it is small) in one batch, and queries the top few.
 Each round's queries are split: most (``local_fraction``) are unseen neighbours of the best cell
 found so far (local refinement, which is what finds the exact optimum), the rest the
 best-predicted candidates overall (global jumps). Of the local picks, one is the best-predicted
-neighbour and one (``n_explore``) the neighbour a zero-cost proxy of the untrained networks likes
-best (``explore="synflow"``): a predictor trained on few labels extrapolates global trends ("skip
-connections are poor") and can leave the one neighbour that escapes a local optimum for last,
-while synflow judges each neighbour's network on its own. On NB201 plateau cells (93.5-94.2)
-synflow's favourite neighbour improves on the cell 57% of the time (the parameter count's 48%),
-and over seeds 100-129 the exploration pick by synflow instead of by the least-seen op/edge
-(``explore="rarity"``) lowered the median queries to the optimum from 22 to 19. The
+neighbour and one (``n_explore``) an exploration pick: a predictor trained on few labels
+extrapolates global trends ("skip connections are poor") and can leave the one neighbour that
+escapes a local optimum for last. On NAS-Bench-201 the exploration pick is the neighbour whose
+untrained network synflow scores highest (``explore``; the space's ``guide_proxy``), which judges
+each neighbour's network on its own: on NB201 plateau cells (93.5-94.2) synflow's favourite
+neighbour improves on the cell 57% of the time (the parameter count's 48%), and over seeds
+100-159 it lowered the median queries to the optimum from 22 to 19 (the pick that adds the
+op/edge least seen among the evaluated cells, ``explore="rarity"``, is used elsewhere). The
 autoencoder is pretrained once per search (the pool never changes; ``warm_start=True``) and
 only the prediction heads are retrained each round, from scratch (``warm_heads=False``: heads
 continued from the previous round stay anchored to the fit on fewer labels and found the NB201
@@ -92,10 +93,13 @@ class AssessorGuidedSearch(SearchAlgorithm):
             picks by prediction).
         explore: How the exploration picks are chosen among the remaining unseen neighbours of
             the best cells: by a data-free zero-cost proxy of their untrained networks
-            (``"synflow"``, the default, or ``"params"`` / ``"flops"``; each cell is scored once
-            per search), or ``"rarity"``: the neighbour adding to the best cell the encoding
-            feature (e.g. an op on an edge) least seen among the evaluated cells. Ties and
-            non-finite scores go to the best predicted first.
+            (``"synflow"``, ``"params"`` or ``"flops"``; each cell is scored once per search), or
+            ``"rarity"``: the neighbour adding to the best cell the encoding feature (e.g. an op
+            on an edge) least seen among the evaluated cells. ``"auto"`` (the default) takes the
+            space's :attr:`~gnnpred.spaces.base.SearchSpace.guide_proxy` (synflow on
+            NAS-Bench-201) and ``"rarity"`` where it has none (NB101, whose networks take about
+            a second each to score, and NAS-Bench-Graph). Ties go to the best predicted first,
+            non-finite scores last.
         beta: Optimism of the ranking: candidates are ordered by ``mean + beta * std`` of the
             assessor's ensemble (``predict(..., return_std=True)``), favouring cells the heads
             disagree on (upper confidence bound; needs ``n_heads >= 2`` in ``assessor_params``
@@ -195,10 +199,11 @@ class AssessorGuidedSearch(SearchAlgorithm):
     def _setup_explore(self, owner: str) -> None:
         from gnnpred.proxies import DATA_FREE
 
-        self.explore = self.params.get("explore", "synflow")
-        if self.explore != "rarity" and self.explore not in DATA_FREE:
-            raise ValueError(f"The 'explore' parameter of {owner} must be 'rarity' or a data-free zero-cost "
-                             f"proxy ({', '.join(map(repr, DATA_FREE))}). Got {self.explore!r} instead.")
+        explore = self.params.get("explore", "auto")
+        if explore not in ("auto", "rarity", *DATA_FREE):
+            raise ValueError(f"The 'explore' parameter of {owner} must be 'auto', 'rarity' or a data-free "
+                             f"zero-cost proxy ({', '.join(map(repr, DATA_FREE))}). Got {explore!r} instead.")
+        self.explore = (self.space.guide_proxy or "rarity") if explore == "auto" else explore
         self._explore_cache: dict = {}  # dedupe key -> proxy score
 
     # ---------------------------------------------------------------------------- ask / tell

@@ -223,7 +223,8 @@ def test_zero_cost_warmup_seeds_the_start(name, n_first, params, nb201_bench, nb
 
     def recording(space, archs, names, **kw):
         out = real(space, archs, names, **kw)
-        seen.update(zip(archs, out[names[0]], strict=True))
+        if names == ["params"]:  # the warm-up's proxy (the assessor's exploration pick uses synflow)
+            seen.update(zip(archs, out[names[0]], strict=True))
         return out
 
     monkeypatch.setattr(proxies, "score", recording)
@@ -384,3 +385,20 @@ def test_auto_prior_is_off_without_closed_form_counts(nb201_bench, nb201_domain,
     cells = nb201_domain.archs[:3]
     np.testing.assert_array_equal(slow._prior_values(cells), SearchSpace.param_counts(nb201_bench.space, cells))
     assert len(slow._prior_cache) == len({nb201_domain.key(c) for c in cells})
+
+
+def test_auto_explore_follows_the_spaces_guide_proxy(nb201_bench, nb201_domain, monkeypatch):
+    from gnnpred.proxies import DATA_FREE
+    from gnnpred.spaces import available_spaces, get_space
+
+    def setup(**extra):
+        return get_algorithm("assessor", **algorithm_params("assessor"), **extra).setup(nb201_domain, 0, 20,
+                                                                                         device="cpu")
+
+    assert nb201_bench.space.guide_proxy == "synflow" and setup().explore == "synflow"
+    assert setup(explore="params").explore == "params"
+    monkeypatch.setattr(type(nb201_bench.space), "guide_proxy", None)
+    assert setup().explore == "rarity"
+    assert setup(explore="flops").explore == "flops"
+    for name in available_spaces():  # a space names a proxy the search can compute without data
+        assert get_space(name).guide_proxy in (None, *DATA_FREE)
