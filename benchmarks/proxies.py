@@ -14,6 +14,11 @@ Usage (from the repository root):
     .venv/bin/python benchmarks/proxies.py                    # all cells, 2 worker processes
     .venv/bin/python benchmarks/proxies.py --subset 2000      # a seeded random subset
     .venv/bin/python benchmarks/proxies.py --cache PATH.npz --n-jobs 1
+    .venv/bin/python benchmarks/proxies.py --neighbours 200  # proxies as local-move guides
+
+``--neighbours N`` asks what the assessor search's exploration pick needs: for N random cells
+on the accuracy plateau below the optimum (93.5-94.2), how often each proxy's favourite
+neighbour (one op changed) is more accurate than the cell, against a random neighbour.
 """
 
 from __future__ import annotations
@@ -141,6 +146,37 @@ def data_dependent(space, archs: list, y: np.ndarray, n: int, seed: int, n_jobs:
               f"(published with CIFAR-10: {PUBLISHED.get(name, '-')}; {int((~ok).sum())} non-finite)")
 
 
+def neighbour_picks(space, strings: list[str], y: np.ndarray, proxies: dict[str, np.ndarray], n: int,
+                    band: tuple[float, float], seed: int) -> None:
+    """How often each proxy's favourite neighbour of a plateau cell improves on it."""
+    row = {t: i for i, t in enumerate(strings)}
+    hashes = [space.hash(space.from_string(t)) for t in strings]
+    inside = np.flatnonzero((y >= band[0]) & (y < band[1]))
+    pick = np.random.default_rng(seed).choice(inside, min(n, len(inside)), replace=False)
+    top1 = {name: [] for name in [*proxies, "random"]}
+    first = {name: [] for name in proxies}
+    for i in pick:
+        rows = {}  # one row per distinct neighbour (equivalent cells share their hash)
+        for nb in space.neighbours(space.from_string(strings[i])):
+            j = row[space.to_string(nb)]
+            if hashes[j] != hashes[i]:
+                rows.setdefault(hashes[j], j)
+        js = np.array(list(rows.values()))
+        better = y[js] > y[i]
+        top1["random"].append(better.mean())
+        for name, v in proxies.items():
+            order = np.argsort(-np.nan_to_num(v[js], nan=-np.inf), kind="stable")
+            top1[name].append(float(better[order[0]]))
+            if better.any():
+                first[name].append(int(np.argmax(better[order])) + 1)
+    print(f"\nneighbours of {len(pick)} random cells with accuracy in [{band[0]}, {band[1]}) "
+          f"(one op changed, about 24 each): the favourite neighbour improves on the cell")
+    for name, hits in top1.items():
+        extra = (f"; first improving neighbour at rank {np.mean(first[name]):.2f} on average"
+                 if name in first else " (a random neighbour)")
+        print(f"  {name:<8} {np.mean(hits):6.1%}{extra}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--table", type=Path, default=ROOT.parent / "shared" / "data" / "nb201_cifar10.csv")
@@ -150,6 +186,8 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=2000, help="cells per worker pool and cache write")
     parser.add_argument("--cost-cells", type=int, default=5, help="cells timed per proxy (0: skip)")
+    parser.add_argument("--neighbours", type=int, default=0, metavar="N",
+                        help="how often each proxy's favourite neighbour of N plateau cells improves on it")
     parser.add_argument("--data-dependent", type=int, default=0, metavar="N",
                         help="also rank N random cells with the data-dependent proxies on 64 digits images")
     args = parser.parse_args()
@@ -184,6 +222,10 @@ def main() -> None:
         if n == "synflow":
             note += f"{int((v == 0).sum())} cells with synflow 0 (cut off by 'none' edges)"
         print(f"{n:<10} {rho:>9.3f} {tau:>8.3f} {pub if pub else '':>10}  {note}")
+    if args.neighbours:
+        if args.subset:
+            raise SystemExit("--neighbours needs every cell scored: drop --subset.")
+        neighbour_picks(space, strings, y, {**scores, "params": counts}, args.neighbours, (93.5, 94.2), args.seed)
     if args.data_dependent:
         data_dependent(space, archs, y, args.data_dependent, args.seed, args.n_jobs)
     if args.cost_cells:
