@@ -40,6 +40,7 @@ order of a round's queries changes no later round: it only decides how soon a hi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -295,21 +296,28 @@ class AssessorGuidedSearch(SearchAlgorithm):
         """Exploration order of ``cells`` (neighbours of ``parent``): lowest first."""
         if self.explore == "rarity":
             return self._rarity(parent, cells).astype(float)
-        keys = [self.domain.key(c) for c in cells]
-        missing = list({k: c for k, c in zip(keys, cells, strict=True) if k not in self._explore_cache}.items())
-        if missing:
-            import warnings
-
-            from gnnpred import proxies
-
-            with warnings.catch_warnings():  # cells cut off by 'none' edges score 0: expected here
-                warnings.simplefilter("ignore", RuntimeWarning)
-                scores = proxies.score(self.space, [c for _, c in missing], names=[self.explore],
-                                       device=self.device, random_state=self.seed, verbose=False)[self.explore]
-            self._explore_cache.update(zip([k for k, _ in missing], np.asarray(scores, dtype=float).tolist(),
-                                           strict=True))
-        scores = np.array([self._explore_cache[k] for k in keys])
+        scores = self._cached(self._explore_cache, cells, self._proxy_scores)
         return np.where(np.isfinite(scores), -scores, np.inf)
+
+    def _proxy_scores(self, cells: list[Arch]) -> np.ndarray:
+        import warnings
+
+        from gnnpred import proxies
+
+        with warnings.catch_warnings():  # cells cut off by 'none' edges score 0: expected here
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return proxies.score(self.space, cells, names=[self.explore], device=self.device,
+                                 random_state=self.seed, verbose=False)[self.explore]
+
+    def _cached(self, cache: dict, archs: list[Arch], compute: Callable[[list[Arch]], Any]) -> np.ndarray:
+        """Per-cell values of ``archs`` from ``cache`` (dedupe key -> value); ``compute`` gets the
+        missing cells, each once, and its results are cached."""
+        keys = [self.domain.key(a) for a in archs]
+        missing = {k: a for k, a in zip(keys, archs, strict=True) if k not in cache}
+        if missing:
+            values = np.asarray(compute(list(missing.values())), dtype=float)
+            cache.update(zip(missing, values.tolist(), strict=True))
+        return np.array([cache[k] for k in keys])
 
     def _rarity(self, parent: Arch, cells: list[Arch]) -> np.ndarray:
         """How often the evaluated cells already hold the rarest encoding feature that each cell
@@ -334,12 +342,8 @@ class AssessorGuidedSearch(SearchAlgorithm):
         return _rank_z(pred) + weight * _rank_z(self._prior_values(archs))
 
     def _prior_values(self, archs: list[Arch]) -> np.ndarray:
-        keys = [self.domain.key(a) for a in archs]
-        missing = [(k, a) for k, a in zip(keys, archs, strict=True) if k not in self._prior_cache]
-        if missing:  # no closed form: build the networks, once per cell
-            counts = self.space.param_counts([a for _, a in missing])
-            self._prior_cache.update(zip([k for k, _ in missing], counts.tolist(), strict=True))
-        return np.array([self._prior_cache[k] for k in keys])
+        # without a closed form the networks are built, once per cell
+        return self._cached(self._prior_cache, archs, self.space.param_counts)
 
     def _predict(self, archs: list[Arch]) -> np.ndarray:
         if self.beta:
