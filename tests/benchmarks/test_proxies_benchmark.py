@@ -1,21 +1,16 @@
 """benchmarks/proxies.py --neighbours: how often a proxy's favourite neighbour improves on a cell."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "proxies.py"
+from tests.benchmarks.conftest import load_script
 
 
 @pytest.fixture()
 def proxies_script(nb201_csv):
-    spec = importlib.util.spec_from_file_location("bench_proxies_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("proxies")
 
 
 def test_neighbour_picks_count_improving_favourites(proxies_script, nb201_csv, capsys):

@@ -1,21 +1,17 @@
 """benchmarks/search.py: --json keeps every finished run, --resume runs only the missing ones."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "search.py"
+from tests.benchmarks.conftest import load_script
 
 
 @pytest.fixture()
 def bench_script(nb201_csv):
-    spec = importlib.util.spec_from_file_location("bench_search_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("search")
 
 
 def _args(out: Path, *extra: str) -> list[str]:
