@@ -193,9 +193,8 @@ class AssessorGuidedSearch(SearchAlgorithm):
             prior = "params" if fast else "none"
         self.prior = prior if self.prior_weight > 0 else "none"
         self._prior_cache: dict = {}  # dedupe key -> parameter count
-        if self.prior == "params" and fast:
-            counts = self.space.param_counts(self.domain.archs)
-            self._prior_cache = dict(zip(map(self.domain.key, self.domain.archs), counts.tolist(), strict=True))
+        if self.prior == "params" and fast:  # the whole table at once (0.4 s for NB201)
+            self._prior_values(self.domain.archs)
 
     def _setup_explore(self, owner: str) -> None:
         from gnnpred.proxies import DATA_FREE
