@@ -64,9 +64,15 @@ def score_all(space, archs: list, keys: list[str], names: tuple[str, ...], cache
     done: dict[str, np.ndarray] = {}
     if cache.exists():
         stored = load_scores(cache)
-        if stored["space"] != space.name or stored["random_state"] != seed or list(stored["names"]) != list(names):
-            raise SystemExit(f"{cache} holds other scores ({stored['names']}, seed {stored['random_state']}); "
-                             "pass another --cache.")
+        if (
+            stored["space"] != space.name
+            or stored["random_state"] != seed
+            or list(stored["names"]) != list(names)
+        ):
+            raise SystemExit(
+                f"{cache} holds other scores ({stored['names']}, seed {stored['random_state']}); "
+                "pass another --cache."
+            )
         done = dict(zip(stored["keys"], stored["scores"], strict=True))
     todo = [i for i, k in enumerate(keys) if k not in done]
     print(f"{len(keys) - len(todo)} cells cached in {cache}, {len(todo)} to score "
@@ -87,16 +93,22 @@ def score_all(space, archs: list, keys: list[str], names: tuple[str, ...], cache
         took, cpu = time.perf_counter() - start, _cpu_seconds() - cpu0
         print(f"scored {len(todo)} cells in {took / 60:.1f} min wall "
               f"({took / len(todo) * 1e3:.1f} ms per cell for {', '.join(names)} together)")
-        print(f"CPU time {cpu / len(todo) * 1e3:.1f} ms per cell (all processes): "
-              f"{cpu / len(todo) * 15625 / 2 / 60:.1f} min for all 15,625 cells on 2 otherwise idle cores; "
-              f"load average now {os.getloadavg()[0]:.1f}")
+        print(
+            f"CPU time {cpu / len(todo) * 1e3:.1f} ms per cell (all processes): "
+            f"{cpu / len(todo) * 15625 / 2 / 60:.1f} min for all 15,625 cells on 2 otherwise idle "
+            "cores; "
+            f"load average now {os.getloadavg()[0]:.1f}"
+        )
     table = np.array([done[k] for k in keys])
     return {n: table[:, j] for j, n in enumerate(names)}
 
 
 def _cpu_seconds() -> float:
     """CPU seconds of this process and its finished children (the worker processes)."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
@@ -136,18 +148,30 @@ def data_dependent(space, archs: list, y: np.ndarray, n: int, seed: int, n_jobs:
         warnings.simplefilter("ignore", RuntimeWarning)
         res = score(space, [archs[i] for i in pick], names, data="digits", batch_size=64,
                     random_state=seed, device="cpu", n_jobs=n_jobs, num_threads=1)
-    print(f"\ndata-dependent proxies on {len(pick)} random cells, one batch of 64 scikit-learn digits "
-          f"(8x8 upsampled to 32x32x3; not CIFAR-10, which cannot be downloaded here), "
-          f"{time.perf_counter() - start:.0f} s:")
+    print(
+        f"\ndata-dependent proxies on {len(pick)} random cells, one batch of 64 scikit-learn "
+        "digits "
+        f"(8x8 upsampled to 32x32x3; not CIFAR-10, which cannot be downloaded here), "
+        f"{time.perf_counter() - start:.0f} s:"
+    )
     for name in names:
         v = res[name]
         ok = np.isfinite(v)
-        print(f"  {name:<10} spearman {spearmanr(v[ok], y[pick][ok])[0]:6.3f}  "
-              f"(published with CIFAR-10: {PUBLISHED.get(name, '-')}; {int((~ok).sum())} non-finite)")
+        print(
+            f"  {name:<10} spearman {spearmanr(v[ok], y[pick][ok])[0]:6.3f}  "
+            f"(published with CIFAR-10: {PUBLISHED.get(name, '-')}; {int((~ok).sum())} non-finite)"
+        )
 
 
-def neighbour_picks(space, strings: list[str], y: np.ndarray, proxies: dict[str, np.ndarray], n: int,
-                    band: tuple[float, float], seed: int) -> None:
+def neighbour_picks(
+    space,
+    strings: list[str],
+    y: np.ndarray,
+    proxies: dict[str, np.ndarray],
+    n: int,
+    band: tuple[float, float],
+    seed: int,
+) -> None:
     """How often each proxy's favourite neighbour of a plateau cell improves on it."""
     row = {t: i for i, t in enumerate(strings)}
     hashes = [space.hash(space.from_string(t)) for t in strings]
@@ -178,25 +202,47 @@ def neighbour_picks(space, strings: list[str], y: np.ndarray, proxies: dict[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--table", type=Path, default=ROOT.parent / "shared" / "data" / "nb201_cifar10.csv")
-    parser.add_argument("--cache", type=Path, default=None, help="score cache .npz (default: user cache dir)")
-    parser.add_argument("--subset", type=int, default=0, help="score a seeded random subset of this size (0: all)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--table", type=Path, default=ROOT.parent / "shared" / "data" / "nb201_cifar10.csv"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="score cache .npz (default: user cache dir)"
+    )
+    parser.add_argument(
+        "--subset", type=int, default=0, help="score a seeded random subset of this size (0: all)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="network initialisation seed")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=2000, help="cells per worker pool and cache write")
+    parser.add_argument(
+        "--chunk", type=int, default=2000, help="cells per worker pool and cache write"
+    )
     parser.add_argument("--cost-cells", type=int, default=5, help="cells timed per proxy (0: skip)")
-    parser.add_argument("--neighbours", type=int, default=0, metavar="N",
-                        help="how often each proxy's favourite neighbour of N plateau cells improves on it")
-    parser.add_argument("--data-dependent", type=int, default=0, metavar="N",
-                        help="also rank N random cells with the data-dependent proxies on 64 digits images")
+    parser.add_argument(
+        "--neighbours",
+        type=int,
+        default=0,
+        metavar="N",
+        help="how often each proxy's favourite neighbour of N plateau cells improves on it",
+    )
+    parser.add_argument(
+        "--data-dependent",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also rank N random cells with the data-dependent proxies on 64 digits images",
+    )
     args = parser.parse_args()
 
     space = get_space("nasbench201")
     strings, acc = read_table(args.table)
     idx = np.arange(len(strings))
     if args.subset:
-        idx = np.sort(np.random.default_rng(args.seed).choice(len(strings), args.subset, replace=False))
+        idx = np.sort(
+            np.random.default_rng(args.seed).choice(len(strings), args.subset, replace=False)
+        )
         print(f"random subset of {len(idx)} of {len(strings)} cells (seed {args.seed})")
     archs = [space.from_string(strings[i]) for i in idx]
     keys = [str(space.hash(a)) for a in archs]
@@ -205,9 +251,12 @@ def main() -> None:
     counts = space.param_counts(archs)  # of each canonical cell (dead edges removed), closed form
     took = time.perf_counter() - t0
     ahead = int((counts > counts[int(np.argmax(y))]).sum())
-    print(f"params of the canonical cells (closed form, {took:.2f} s for {len(archs)} cells; the search "
-          f"prior): spearman {spearmanr(counts, y)[0]:.3f}, kendall {kendalltau(counts, y)[0]:.3f}; "
-          f"{ahead} cells have more parameters than the most accurate one")
+    print(
+        f"params of the canonical cells (closed form, {took:.2f} s for {len(archs)} cells; "
+        "the search "
+        f"prior): spearman {spearmanr(counts, y)[0]:.3f}, kendall {kendalltau(counts, y)[0]:.3f}; "
+        f"{ahead} cells have more parameters than the most accurate one"
+    )
     cache = args.cache or default_cache(args.seed)
     scores = score_all(space, archs, keys, DATA_FREE, cache, args.seed, args.n_jobs, args.chunk)
 
@@ -225,12 +274,23 @@ def main() -> None:
     if args.neighbours:
         if args.subset:
             raise SystemExit("--neighbours needs every cell scored: drop --subset.")
-        neighbour_picks(space, strings, y, {**scores, "params": counts}, args.neighbours, (93.5, 94.2), args.seed)
+        neighbour_picks(
+            space,
+            strings,
+            y,
+            {**scores, "params": counts},
+            args.neighbours,
+            (93.5, 94.2),
+            args.seed,
+        )
     if args.data_dependent:
         data_dependent(space, archs, y, args.data_dependent, args.seed, args.n_jobs)
     if args.cost_cells:
-        print(f"\nCPU cost per cell, 1 thread, mean of {args.cost_cells} cells (data-dependent proxies: "
-              "64 digits images at 32x32x3; flops is free when computed with synflow):")
+        print(
+            f"\nCPU cost per cell, 1 thread, mean of {args.cost_cells} cells "
+            "(data-dependent proxies: "
+            "64 digits images at 32x32x3; flops is free when computed with synflow):"
+        )
         for n, c in cost_per_cell(space, archs, args.seed, args.cost_cells).items():
             print(f"  {n:<16} {c * 1e3:8.1f} ms")
 

@@ -50,7 +50,9 @@ def bench_conversion(name: str, n_graph: int, n_batch: int, rng: np.random.Gener
     space = get_space(name)
     pool, secs = timed(lambda: list(space.enumerate()))
     cells = [pool[i] for i in rng.integers(0, len(pool), size=n_batch)]
-    print(f"{name}: {len(pool):,} cells enumerated in {secs:.2f} s; {n_batch:,} drawn for conversion")
+    print(
+        f"{name}: {len(pool):,} cells enumerated in {secs:.2f} s; {n_batch:,} drawn for conversion"
+    )
     _, secs = timed(lambda: [space.to_graph(c) for c in cells[:n_graph]])
     print(f"  to_graph  ({n_graph:>7,} cells): {secs:7.2f} s  {n_graph / secs:12,.0f} cells/s")
     batch, secs = timed(lambda: space.to_batch(cells))
@@ -59,16 +61,30 @@ def bench_conversion(name: str, n_graph: int, n_batch: int, rng: np.random.Gener
     _, secs = timed(lambda: space.to_batch(cells))
     print(f"  to_batch  again (memo warm): {secs:7.2f} s  {n_batch / secs:12,.0f} cells/s")
     enc, secs = timed(lambda: space.encode(cells))
-    print(f"  encode    ({n_batch:>7,} cells): {secs:7.2f} s  {n_batch / secs:12,.0f} cells/s   shape {enc.shape}")
+    print(
+        f"  encode    ({n_batch:>7,} cells): {secs:7.2f} s  {n_batch / secs:12,.0f} cells/s   "
+        f"shape {enc.shape}"
+    )
     print()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rebuild", action="store_true", help="time a cold NB101 enumeration (rewrites the cache)")
-    parser.add_argument("--n-jobs", type=int, default=None, help="hashing processes for --rebuild (default: all CPUs)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="time a cold NB101 enumeration (rewrites the cache)"
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="hashing processes for --rebuild (default: all CPUs)",
+    )
     parser.add_argument("--n-graph", type=int, default=5_000, help="cells for the to_graph timing")
-    parser.add_argument("--n-batch", type=int, default=100_000, help="cells for the to_batch/encode timing")
+    parser.add_argument(
+        "--n-batch", type=int, default=100_000, help="cells for the to_batch/encode timing"
+    )
     parser.add_argument("--spaces", nargs="+", default=list(SPACES), choices=SPACES)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -17,6 +17,8 @@ class ImageClassifier(nn.Module):
             if m is not self and hasattr(m, "reset_parameters"):
                 m.reset_parameters()
 
-    def example_inputs(self, batch_size: int = 1, generator: torch.Generator | None = None) -> tuple[Tensor]:
+    def example_inputs(
+        self, batch_size: int = 1, generator: torch.Generator | None = None
+    ) -> tuple[Tensor]:
         """A random standard-normal batch ``([batch_size, *input_shape],)`` for proxies."""
         return (torch.randn(batch_size, *self.input_shape, generator=generator),)

@@ -32,7 +32,9 @@ class ConvBNReLU(nn.Sequential):
         )
 
 
-def vertex_channels(in_channels: int, out_channels: int, matrix: Sequence[Sequence[int]]) -> list[int]:
+def vertex_channels(
+    in_channels: int, out_channels: int, matrix: Sequence[Sequence[int]]
+) -> list[int]:
     """Channels of every vertex of a (pruned) NAS-Bench-101 cell.
 
     The output's channels are split evenly among the vertices feeding it (the first
@@ -70,7 +72,9 @@ class CellModule(nn.Module):
     vertices feeding it and adds a projection of the input when the input feeds it directly.
     """
 
-    def __init__(self, matrix: Sequence[Sequence[int]], ops: Sequence[str], c_in: int, c_out: int) -> None:
+    def __init__(
+        self, matrix: Sequence[Sequence[int]], ops: Sequence[str], c_in: int, c_out: int
+    ) -> None:
         super().__init__()
         self.matrix = tuple(tuple(int(v) for v in row) for row in matrix)
         n = len(self.matrix)
@@ -182,8 +186,12 @@ def _check_cell(matrix: tuple[tuple[int, ...], ...], ops: tuple[str, ...]) -> No
             f"A NAS-Bench-101 cell needs a square n x n matrix (n >= 2) and n ops. "
             f"Got a {n}-row matrix and {len(ops)} ops: {matrix!r}, {ops!r}."
         )
-    if any(matrix[i][j] not in (0, 1) or (j <= i and matrix[i][j]) for i in range(n) for j in range(n)):
-        raise ValueError(f"The NAS-Bench-101 matrix must be 0/1 and strictly upper-triangular. Got {matrix!r}.")
+    if any(
+        matrix[i][j] not in (0, 1) or (j <= i and matrix[i][j]) for i in range(n) for j in range(n)
+    ):
+        raise ValueError(
+            f"The NAS-Bench-101 matrix must be 0/1 and strictly upper-triangular. Got {matrix!r}."
+        )
     if ops[0] != "input" or ops[-1] != "output" or any(op not in _OPS[2:] for op in ops[1:-1]):
         raise ValueError(
             f"NAS-Bench-101 ops must be 'input', then {_OPS[2:]}, then 'output'. Got {ops!r}."

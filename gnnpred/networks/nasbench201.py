@@ -17,8 +17,15 @@ from gnnpred.networks._image import ImageClassifier
 __all__ = ["NB201Network", "NB201_OPS"]
 
 #: Operation names of the NAS-Bench-201 cell, in the benchmark's order.
-NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-# Edge k joins node _EDGES[k][1] <- node _EDGES[k][0]: official order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2.
+NB201_OPS: tuple[str, ...] = (
+    "none",
+    "skip_connect",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "avg_pool_3x3",
+)
+# Edge k joins node _EDGES[k][1] <- node _EDGES[k][0]:
+# official order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2.
 _EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 
 
@@ -28,7 +35,9 @@ class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel_size: int, stride: int = 1) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=kernel_size // 2, bias=False),
+            nn.Conv2d(
+                c_in, c_out, kernel_size, stride=stride, padding=kernel_size // 2, bias=False
+            ),
             nn.BatchNorm2d(c_out),
         )
 
@@ -134,7 +143,8 @@ class NB201Network(ImageClassifier):
         ops = tuple(getattr(arch, "ops", arch))
         if len(ops) != 6 or any(op not in NB201_OPS for op in ops):
             raise ValueError(
-                f"A NAS-Bench-201 cell needs 6 edge operations from {NB201_OPS}. Got {ops!r} instead."
+                f"A NAS-Bench-201 cell needs 6 edge operations from {NB201_OPS}. "
+                f"Got {ops!r} instead."
             )
         for name, value in (("num_classes", num_classes), ("channels", channels),
                             ("cells_per_stage", cells_per_stage), ("in_channels", in_channels)):

@@ -115,7 +115,11 @@ class GraphNetwork(nn.Module):
                 f"A NAS-Bench-Graph cell needs 4 links (link[i] in 0..i) and 4 ops from "
                 f"{GRAPH_OPS}. Got link={link!r}, ops={ops!r}."
             )
-        for name, value in (("in_channels", in_channels), ("num_classes", num_classes), ("hidden", hidden)):
+        for name, value in (
+            ("in_channels", in_channels),
+            ("num_classes", num_classes),
+            ("hidden", hidden),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
         if "gat" in ops and hidden % 4:
@@ -165,7 +169,10 @@ class GraphNetwork(nn.Module):
         """
         key = str(dataset).lower()
         if key not in DATASET_SETTINGS:
-            raise ValueError(f"Unknown NAS-Bench-Graph dataset {dataset!r}. Available: {sorted(DATASET_SETTINGS)}.")
+            raise ValueError(
+                f"Unknown NAS-Bench-Graph dataset {dataset!r}. "
+                f"Available: {sorted(DATASET_SETTINGS)}."
+            )
         in_channels, num_classes, hidden, num_post = DATASET_SETTINGS[key]
         params: dict[str, Any] = {"hidden": hidden, "num_post": num_post}
         params.update(kwargs)
@@ -205,7 +212,9 @@ class GraphNetwork(nn.Module):
         x = torch.randn(num_nodes, self.in_channels, generator=generator)
         ring = torch.arange(num_nodes)
         src = torch.cat([ring, torch.randint(0, num_nodes, (num_nodes,), generator=generator)])
-        dst = torch.cat([(ring + 1) % num_nodes, torch.randint(0, num_nodes, (num_nodes,), generator=generator)])
+        dst = torch.cat(
+            [(ring + 1) % num_nodes, torch.randint(0, num_nodes, (num_nodes,), generator=generator)]
+        )
         edge_index = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
         return x, edge_index
 

@@ -71,11 +71,14 @@ def compute(
     if needs and batch is None:
         raise ValueError(
             f"The proxies {needs} need a minibatch: pass inputs= (and targets=), e.g. from "
-            "gnnpred.proxies.digits_batch(), or use only data-free proxies (synflow, params, flops)."
+            "gnnpred.proxies.digits_batch(), or use only data-free proxies "
+            "(synflow, params, flops)."
         )
     label_free = {"jacob_cov", "naswot"}
     if targets is None and any(n not in label_free for n in needs):
-        raise ValueError(f"The proxies {[n for n in needs if n not in label_free]} need targets= (labels).")
+        raise ValueError(
+            f"The proxies {[n for n in needs if n not in label_free]} need targets= (labels)."
+        )
     if batch is None:
         example = getattr(network, "example_inputs", None)
         if example is None:
@@ -92,7 +95,9 @@ def compute(
            if n != "synflow" and not (fused and n == "flops")}
     if "synflow" in names:  # last, so that it may leave the network modified when inplace
         with count_macs(network) as macs:
-            res["synflow"] = get_proxy("synflow").fn(network, batch, targets, loss_fn, restore=not inplace)
+            res["synflow"] = get_proxy("synflow").fn(
+                network, batch, targets, loss_fn, restore=not inplace
+            )
         if fused:
             res["flops"] = float(macs[0])
     return {n: res[n] for n in names}
@@ -106,7 +111,12 @@ def default_network_kwargs(space: Any) -> dict[str, Any]:
         from gnnpred.networks.nasbench_graph import DATASET_SETTINGS
 
         in_channels, num_classes, hidden, num_post = DATASET_SETTINGS["cora"]
-        return {"in_channels": in_channels, "num_classes": num_classes, "hidden": hidden, "num_post": num_post}
+        return {
+            "in_channels": in_channels,
+            "num_classes": num_classes,
+            "hidden": hidden,
+            "num_post": num_post,
+        }
     return {"num_classes": 10}
 
 
@@ -191,8 +201,10 @@ def score(
     kwargs = default_network_kwargs(space) if network_kwargs is None else dict(network_kwargs)
     needs_data = [n for n in names if get_proxy(n).needs_data]
     if needs_data and data is None:
-        raise ValueError(f"The proxies {needs_data} need data=: an (inputs, targets) pair, a DataLoader, "
-                         "'digits' or 'random'.")
+        raise ValueError(
+            f"The proxies {needs_data} need data=: an (inputs, targets) pair, a DataLoader, "
+            "'digits' or 'random'."
+        )
     batch = targets = None
     if needs_data:
         batch, targets = _resolve_data(space, archs, data, batch_size, random_state, kwargs)
@@ -218,7 +230,9 @@ def score(
     return out
 
 
-def _score_cells(job: tuple, archs: Sequence[Any], progress: Callable[[int], Any] | None = None) -> np.ndarray:
+def _score_cells(
+    job: tuple, archs: Sequence[Any], progress: Callable[[int], Any] | None = None
+) -> np.ndarray:
     """Scores ``[len(archs), len(names)]`` of cells, one fresh network each."""
     space, names, batch, targets, random_state, kwargs, loss_fn, dev = job
     table = np.empty((len(archs), len(names)), dtype=np.float64)
@@ -235,13 +249,17 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def _score_parallel(job: tuple, archs: list, n_jobs: int, progress: Callable[[int], Any]) -> np.ndarray:
+def _score_parallel(
+    job: tuple, archs: list, n_jobs: int, progress: Callable[[int], Any]
+) -> np.ndarray:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     size = max(1, min(64, len(archs) // (4 * n_jobs)))
     chunks = [archs[i:i + size] for i in range(0, len(archs), size)]
-    with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(
+        n_jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init
+    ) as pool:
         futures = [pool.submit(_score_cells, job, c) for c in chunks]
         parts = []
         for f, c in zip(futures, chunks, strict=True):
@@ -269,23 +287,32 @@ def _resolve_data(space: Any, archs: list, data: Any, batch_size: int, random_st
     return first_batch(data, batch_size)
 
 
-def report_degenerate(space: Any, archs: Sequence[Any], scores: dict[str, np.ndarray], limit: int = 5) -> None:
+def report_degenerate(
+    space: Any, archs: Sequence[Any], scores: dict[str, np.ndarray], limit: int = 5
+) -> None:
     """Warn (RuntimeWarning) naming cells with non-finite scores, and cells with zero synflow."""
     for name, values in scores.items():
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             shown = ", ".join(space.to_string(archs[i]) for i in bad[:limit])
             warnings.warn(
-                f"{bad.size} of {len(values)} cells have a non-finite {name} score (kept as NaN/inf; "
-                f"drop or impute them before use), e.g. {shown}.", RuntimeWarning, stacklevel=3)
+                f"{bad.size} of {len(values)} cells have a non-finite {name} score "
+                "(kept as NaN/inf; "
+                f"drop or impute them before use), e.g. {shown}.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         if name == "synflow":
             zero = np.flatnonzero(values == 0)
             if zero.size:
                 shown = ", ".join(space.to_string(archs[i]) for i in zero[:limit])
                 warnings.warn(
-                    f"{zero.size} of {len(values)} cells have synflow 0: their network's output does "
+                    f"{zero.size} of {len(values)} cells have synflow 0: "
+                    "their network's output does "
                     f"not depend on its input (e.g. a cell cut off by 'none' edges), e.g. {shown}.",
-                    RuntimeWarning, stacklevel=3)
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
 
 

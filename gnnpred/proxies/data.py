@@ -55,7 +55,11 @@ def first_batch(data: object, batch_size: int) -> tuple[tuple[Tensor, ...], Tens
     ``(inputs_tuple, targets)`` pair for multi-input networks) or an iterable of such batches
     (e.g. a ``DataLoader``; its first batch is used). Single-tensor inputs are cut to
     ``batch_size`` rows."""
-    if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[1], (Tensor, np.ndarray, type(None))):
+    if (
+        isinstance(data, (tuple, list))
+        and len(data) == 2
+        and isinstance(data[1], (Tensor, np.ndarray, type(None)))
+    ):
         x, y = data
     else:
         try:

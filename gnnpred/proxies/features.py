@@ -92,9 +92,18 @@ class ProxyFeatures:
                 missing[k] = a
         fresh: dict[str, np.ndarray] = {}
         if missing:
-            res = score(self.space, list(missing.values()), self.names, data=self.data,
-                        batch_size=self.batch_size, device=self.device, random_state=self.random_state,
-                        network_kwargs=self.network_kwargs, n_jobs=self.n_jobs, verbose=self.verbose)
+            res = score(
+                self.space,
+                list(missing.values()),
+                self.names,
+                data=self.data,
+                batch_size=self.batch_size,
+                device=self.device,
+                random_state=self.random_state,
+                network_kwargs=self.network_kwargs,
+                n_jobs=self.n_jobs,
+                verbose=self.verbose,
+            )
             table = np.column_stack([res[n] for n in self.names])
             fresh = dict(zip(missing, table, strict=True))
             if self.cache:
@@ -127,7 +136,11 @@ class ProxyFeatures:
                 f"network_kwargs={self.network_kwargs!r}, data={self._data_label()!r})")
 
     def _data_label(self) -> str | None:
-        return self.data if self.data is None or isinstance(self.data, str) else type(self.data).__name__
+        return (
+            self.data
+            if self.data is None or isinstance(self.data, str)
+            else type(self.data).__name__
+        )
 
     # ----------------------------------------------------------------------------- files
     def save(self, path: str | os.PathLike) -> None:
@@ -136,9 +149,14 @@ class ProxyFeatures:
         The file holds ``keys`` (``str(space.hash(arch))``), ``names``, ``scores`` ``[n, k]``,
         ``space`` and ``random_state``; :meth:`load` and :func:`load_scores` read it back.
         """
-        save_scores(path, self.space.name, self.names, list(self._scores),
-                    np.array(list(self._scores.values())).reshape(len(self._scores), len(self.names)),
-                    self.random_state)
+        save_scores(
+            path,
+            self.space.name,
+            self.names,
+            list(self._scores),
+            np.array(list(self._scores.values())).reshape(len(self._scores), len(self.names)),
+            self.random_state,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike, space: Any, **kwargs: Any) -> ProxyFeatures:
@@ -155,7 +173,9 @@ class ProxyFeatures:
         """
         stored = load_scores(path)
         if stored["space"] != space.name:
-            raise ValueError(f"{path} holds scores of the {stored['space']!r} space, not {space.name!r}.")
+            raise ValueError(
+                f"{path} holds scores of the {stored['space']!r} space, not {space.name!r}."
+            )
         kwargs.setdefault("names", stored["names"])
         kwargs.setdefault("random_state", stored["random_state"])
         if kwargs["random_state"] != stored["random_state"]:
@@ -206,8 +226,10 @@ def load_scores(path: str | os.PathLike) -> dict[str, Any]:
     except (KeyError, ValueError, OSError) as exc:
         raise ValueError(f"{path} is not a proxy score file ({exc}).") from exc
     if out["scores"].shape != (len(out["keys"]), len(out["names"])):
-        raise ValueError(f"{path} is corrupt: scores {out['scores'].shape} for {len(out['keys'])} keys "
-                         f"and {len(out['names'])} names.")
+        raise ValueError(
+            f"{path} is corrupt: scores {out['scores'].shape} for {len(out['keys'])} keys "
+            f"and {len(out['names'])} names."
+        )
     return out
 
 

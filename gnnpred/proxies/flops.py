@@ -22,7 +22,9 @@ def count_macs(net: nn.Module) -> Iterator[list[int]]:
 
     def hook(module: nn.Module, args: tuple, out: Tensor) -> None:
         w = module.weight
-        per_out = math.prod(w.shape[1:]) if isinstance(module, nn.modules.conv._ConvNd) else w.shape[1]
+        per_out = (
+            math.prod(w.shape[1:]) if isinstance(module, nn.modules.conv._ConvNd) else w.shape[1]
+        )
         total[0] += out.numel() * per_out
 
     handles = [m.register_forward_hook(hook) for m in weight_layers(net)]

@@ -23,4 +23,6 @@ def grasp(net: nn.Module, inputs: tuple[Tensor, ...], targets: Tensor | None, lo
         if not isinstance(z, Tensor):  # no weight reaches the loss through a differentiable path
             return 0.0
         hg = torch.autograd.grad(z, weights, allow_unused=True)
-        return float(sum((-w.detach() * h).sum() for w, h in zip(weights, hg, strict=True) if h is not None))
+        return float(
+            sum((-w.detach() * h).sum() for w, h in zip(weights, hg, strict=True) if h is not None)
+        )

@@ -25,7 +25,9 @@ def naswot(net: nn.Module, inputs: tuple[Tensor, ...], targets: Tensor | None, l
         k.add_(c @ c.T).add_((1 - c) @ (1 - c).T)
 
     with proxy_mode(net, batchnorm=True):
-        handles = [m.register_forward_pre_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
+        handles = [
+            m.register_forward_pre_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)
+        ]
         try:
             with torch.no_grad():
                 net(*inputs)

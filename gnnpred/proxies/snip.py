@@ -13,5 +13,10 @@ def snip(net: nn.Module, inputs: tuple[Tensor, ...], targets: Tensor | None, los
     """Sum over conv/linear weights of ``|theta * dL/dtheta|`` on one minibatch (train-mode BN)."""
     with proxy_mode(net, batchnorm=True):
         layers, grads = weight_grads(net, inputs, targets, loss_fn)
-        return float(sum((m.weight.detach() * g).abs().sum() for m, g in zip(layers, grads, strict=True)
-                         if g is not None))
+        return float(
+            sum(
+                (m.weight.detach() * g).abs().sum()
+                for m, g in zip(layers, grads, strict=True)
+                if g is not None
+            )
+        )

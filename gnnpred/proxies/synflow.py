@@ -30,7 +30,9 @@ def synflow(net: nn.Module, inputs: tuple[Tensor, ...], targets: Tensor | None, 
     if len(inputs) == 1:
         ones = (torch.ones_like(inputs[0][:1], dtype=torch.float64),)
     else:
-        ones = tuple(torch.ones_like(t, dtype=torch.float64) if t.is_floating_point() else t for t in inputs)
+        ones = tuple(
+            torch.ones_like(t, dtype=torch.float64) if t.is_floating_point() else t for t in inputs
+        )
     try:
         with proxy_mode(net, batchnorm=False):
             net.double()

@@ -1,4 +1,5 @@
-"""benchmarks/proxies.py --neighbours: how often a proxy's favourite neighbour improves on a cell."""
+"""benchmarks/proxies.py --neighbours: how often a proxy's favourite neighbour improves on a
+cell."""
 
 import re
 
@@ -22,11 +23,14 @@ def test_neighbour_picks_count_improving_favourites(proxies_script, nb201_csv, c
     counts = space.param_counts(archs).astype(float)
     band, n, seed = (93.5, 94.2), 12, 3
     # "minus" prefers the smallest network, the opposite of "params": both are counted on their own
-    proxies_script.neighbour_picks(space, strings, acc, {"params": counts, "minus": -counts}, n, band, seed)
+    proxies_script.neighbour_picks(
+        space, strings, acc, {"params": counts, "minus": -counts}, n, band, seed
+    )
     out = capsys.readouterr().out
     shown = {m[0]: float(m[1]) for m in re.findall(r"^\s+(\w+)\s+([\d.]+)%", out, flags=re.M)}
 
-    # the same figures, counted independently: rows are keyed by string, neighbours deduplicated by hash
+    # the same figures, counted independently: rows are keyed by string, neighbours
+    # deduplicated by hash
     row = {t: i for i, t in enumerate(strings)}
     inside = np.flatnonzero((acc >= band[0]) & (acc < band[1]))
     pick = np.random.default_rng(seed).choice(inside, n, replace=False)

@@ -31,7 +31,9 @@ def no_init(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(cls, "reset_parameters", lambda self: None)
 
 
-def test_parameter_counts_equal_trainable_parameters(nb101_graphs1k, nb101_sample20k, no_init) -> None:
+def test_parameter_counts_equal_trainable_parameters(
+    nb101_graphs1k, nb101_sample20k, no_init
+) -> None:
     with open(nb101_sample20k, newline="") as f:
         expected = {r["hash"]: int(r["trainable_parameters"]) for r in csv.DictReader(f)}
     rows = json.loads(nb101_graphs1k.read_text())[:200]

@@ -43,7 +43,9 @@ def test_parameter_counts_equal_the_benchmark(dataset: str) -> None:
     for key in keys:
         with torch.device("meta"):
             net = GraphNetwork.for_dataset(decode(key), dataset)
-        assert sum(p.numel() for p in net.parameters()) == round(table[key]["para"] * 1e6), decode(key)
+        assert sum(p.numel() for p in net.parameters()) == round(table[key]["para"] * 1e6), decode(
+            key
+        )
 
 
 def test_forward_shape_on_a_small_graph() -> None:

@@ -13,14 +13,20 @@ from gnnpred.proxies.features import signed_log1p
 from gnnpred.spaces import get_space
 
 NB201 = get_space("nasbench201")
-ARCHS = [NB201.make(ops=["nor_conv_3x3", "skip_connect", "none", "nor_conv_1x1", "avg_pool_3x3", "none"]),
-         NB201.make(ops=["none"] * 6)]
+ARCHS = [
+    NB201.make(
+        ops=["nor_conv_3x3", "skip_connect", "none", "nor_conv_1x1", "avg_pool_3x3", "none"]
+    ),
+    NB201.make(ops=["none"] * 6),
+]
 
 
 def test_features_are_logged_scores_and_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     real = features_mod.score
-    monkeypatch.setattr(features_mod, "score", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+    monkeypatch.setattr(
+        features_mod, "score", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k)
+    )
     feats = ProxyFeatures(NB201, names=("synflow", "params"))
     with pytest.warns(RuntimeWarning, match="synflow 0"):
         x = feats(ARCHS)

@@ -43,7 +43,18 @@ def grads_by_hand(net, x, y):
 
 def test_registry_lists_the_nine_proxies() -> None:
     assert available_proxies() == sorted(
-        ["synflow", "snip", "grasp", "fisher", "grad_norm", "jacob_cov", "naswot", "params", "flops"])
+        [
+            "synflow",
+            "snip",
+            "grasp",
+            "fisher",
+            "grad_norm",
+            "jacob_cov",
+            "naswot",
+            "params",
+            "flops",
+        ]
+    )
     assert available_proxies(data_free=True) == ["flops", "params", "synflow"]
 
 
@@ -51,7 +62,9 @@ def test_params_and_flops() -> None:
     net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.Linear(32, 5))
     res = compute(net, torch.randn(4, 1, 4, 4), names=("params", "flops"))
     assert res["params"] == (2 * 9 + 2) + (32 * 5 + 5)
-    assert res["flops"] == 2 * 16 * 9 + 32 * 5  # per sample: conv outputs x (1*3*3), linear outputs x 32
+    assert (
+        res["flops"] == 2 * 16 * 9 + 32 * 5
+    )  # per sample: conv outputs x (1*3*3), linear outputs x 32
 
 
 def test_synflow_equals_twice_the_abs_network_output_and_restores_weights() -> None:
@@ -63,7 +76,10 @@ def test_synflow_equals_twice_the_abs_network_output_and_restores_weights() -> N
     before = [p.detach().clone() for p in net.parameters()]
     got = compute(net, torch.randn(5, 3), names="synflow")["synflow"]
     assert got == pytest.approx(expected, rel=1e-12)
-    assert all(torch.equal(a, b) and b.dtype == torch.float32 for a, b in zip(before, net.parameters(), strict=True))
+    assert all(
+        torch.equal(a, b) and b.dtype == torch.float32
+        for a, b in zip(before, net.parameters(), strict=True)
+    )
 
 
 def test_synflow_bypasses_batchnorm() -> None:
@@ -128,7 +144,9 @@ def test_naswot_by_hand() -> None:
     w, _ = arrays(net)
     c = (x.double().numpy() @ w.T > 0).astype(float)
     k = c @ c.T + (1 - c) @ (1 - c).T
-    assert compute(net, x, names="naswot")["naswot"] == pytest.approx(np.linalg.slogdet(k)[1], rel=1e-9)
+    assert compute(net, x, names="naswot")["naswot"] == pytest.approx(
+        np.linalg.slogdet(k)[1], rel=1e-9
+    )
 
 
 def test_compute_checks_its_arguments() -> None:
@@ -149,15 +167,24 @@ def test_loss_fn_is_used() -> None:
     net = make_mlp()
     x, y = batch()
     a = compute(net, x, y, "grad_norm")["grad_norm"]
-    b = compute(net, x, y, "grad_norm", loss_fn=lambda out, t: 2 * F.cross_entropy(out, t))["grad_norm"]
+    b = compute(net, x, y, "grad_norm", loss_fn=lambda out, t: 2 * F.cross_entropy(out, t))[
+        "grad_norm"
+    ]
     assert b == pytest.approx(2 * a, rel=1e-6)
 
 
 def test_compute_leaves_batchnorm_statistics_and_modes_alone() -> None:
-    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 2)).eval()
+    net = nn.Sequential(
+        nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 2)
+    ).eval()
     state = {k: v.clone() for k, v in net.state_dict().items()}
     x, y = batch()
-    compute(net, x, y, ("snip", "grasp", "fisher", "grad_norm", "jacob_cov", "naswot", "synflow", "flops"))
+    compute(
+        net,
+        x,
+        y,
+        ("snip", "grasp", "fisher", "grad_norm", "jacob_cov", "naswot", "synflow", "flops"),
+    )
     assert not net.training and not any(m.training for m in net.modules())
     for k, v in net.state_dict().items():
         assert torch.equal(v, state[k]), k

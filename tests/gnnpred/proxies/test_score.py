@@ -41,11 +41,15 @@ def test_fused_flops_equal_a_separate_forward() -> None:
 
 def test_data_dependent_proxies_on_digits() -> None:
     names = ("snip", "grasp", "fisher", "grad_norm", "jacob_cov", "naswot")
-    res = score(NB201, CELLS[:2], names, data="digits", batch_size=8, network_kwargs=SMALL, verbose=False)
+    res = score(
+        NB201, CELLS[:2], names, data="digits", batch_size=8, network_kwargs=SMALL, verbose=False
+    )
     for n in names:
         assert res[n].shape == (2,) and np.all(np.isfinite(res[n])), n
     x, y = digits_batch(8, 0)
-    again = score(NB201, CELLS[:2], names, data=(x, y), batch_size=8, network_kwargs=SMALL, verbose=False)
+    again = score(
+        NB201, CELLS[:2], names, data=(x, y), batch_size=8, network_kwargs=SMALL, verbose=False
+    )
     for n in names:  # "digits" with the same seed is the same batch
         np.testing.assert_allclose(again[n], res[n], rtol=1e-6)
 
@@ -53,9 +57,19 @@ def test_data_dependent_proxies_on_digits() -> None:
 def test_dataloader_and_random_data() -> None:
     x, y = digits_batch(16, 1)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
-    res = score(NB201, CELLS[:1], ("snip", "naswot"), data=loader, network_kwargs=SMALL, verbose=False)
+    res = score(
+        NB201, CELLS[:1], ("snip", "naswot"), data=loader, network_kwargs=SMALL, verbose=False
+    )
     assert np.all(np.isfinite(res["snip"]))
-    rnd = score(NB201, CELLS[:1], "grad_norm", data="random", batch_size=4, network_kwargs=SMALL, verbose=False)
+    rnd = score(
+        NB201,
+        CELLS[:1],
+        "grad_norm",
+        data="random",
+        batch_size=4,
+        network_kwargs=SMALL,
+        verbose=False,
+    )
     assert rnd["grad_norm"][0] > 0
 
 
@@ -64,7 +78,15 @@ def test_degenerate_cells_are_reported_not_replaced() -> None:
         s = score(NB201, [DEAD, CELLS[0]], "synflow", verbose=False)
     assert s["synflow"][0] == 0 and s["synflow"][1] > 0
     with pytest.warns(RuntimeWarning, match=r"non-finite jacob_cov.*\|none~0\|"):
-        j = score(NB201, [DEAD], "jacob_cov", data="random", batch_size=4, network_kwargs=SMALL, verbose=False)
+        j = score(
+            NB201,
+            [DEAD],
+            "jacob_cov",
+            data="random",
+            batch_size=4,
+            network_kwargs=SMALL,
+            verbose=False,
+        )
     assert np.isnan(j["jacob_cov"][0])
 
 
@@ -86,7 +108,14 @@ def test_graph_space_proxies() -> None:
     kw = {"in_channels": 6, "num_classes": 3, "hidden": 16}
     free = score(space, cells, ("synflow", "params", "flops"), network_kwargs=kw, verbose=False)
     assert np.all(free["synflow"] > 0) and np.all(free["params"] > 0)
-    data = score(space, cells, ("snip", "naswot", "jacob_cov"), data="random", network_kwargs=kw, verbose=False)
+    data = score(
+        space,
+        cells,
+        ("snip", "naswot", "jacob_cov"),
+        data="random",
+        network_kwargs=kw,
+        verbose=False,
+    )
     assert all(np.all(np.isfinite(v)) for v in data.values())
 
 
