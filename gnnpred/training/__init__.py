@@ -1,0 +1,30 @@
+"""Training of real networks of the search spaces, following NAS-Bench-201's protocol.
+
+NAS-Bench-201 (Dong & Yang, ICLR 2020, https://arxiv.org/abs/2001.00326) trained every cell with
+SGD (momentum 0.9, Nesterov), weight decay 5e-4, a cosine learning-rate schedule from 0.1 and
+batches of 256. :func:`train_network` runs that protocol for the caller's number of epochs on
+any ``space.to_network(cell)`` and a data module:
+
+- :class:`DigitsDataModule`: scikit-learn's 1,797 handwritten digits (no download);
+- :class:`CIFAR10DataModule`: a ``cifar-10-batches-py`` folder already on disk;
+- :class:`PlanetoidFolderDataModule`: a Planetoid-format graph (Cora, CiteSeer, PubMed ...) for
+  the NAS-Bench-Graph GNNs.
+
+Lightning drives training; :func:`train_network` builds its ``Trainer`` and passes the caller's
+own options through ``trainer_kwargs``.
+"""
+
+from gnnpred.training.data import ImageDataModule, stratified_split
+from gnnpred.training.digits import DigitsDataModule
+from gnnpred.training.module import ClassifierModule, TrainingFailed
+from gnnpred.training.train import TrainResult, train_network
+
+__all__ = [
+    "ClassifierModule",
+    "DigitsDataModule",
+    "ImageDataModule",
+    "TrainResult",
+    "TrainingFailed",
+    "stratified_split",
+    "train_network",
+]
