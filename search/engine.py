@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from search.algorithms import SearchAlgorithm, get_algorithm
+from search.algorithms import ALGORITHMS, SearchAlgorithm
 from search.domain import Domain
 from search.history import HistoryWriter, Record, read_history
 
@@ -48,49 +49,69 @@ class SearchResult:
         return len(self.archs)
 
     @property
-    def best_index(self) -> int:
-        """0-based index of the first query that reached the best value."""
-        return int(np.argmax(self.values))
+    def failed(self) -> np.ndarray:
+        """Which queries failed (no finite value), ``[n]`` bool."""
+        return ~np.isfinite(self.values)
 
     @property
-    def best_value(self) -> float:
-        return float(self.values[self.best_index])
+    def n_failed(self) -> int:
+        return int(np.sum(self.failed))
 
     @property
-    def queries_to_best(self) -> int:
+    def best_index(self) -> int | None:
+        """0-based index of the first query that reached the best value (``None`` when no query
+        succeeded: failed evaluations are never best)."""
+        ok = np.flatnonzero(~self.failed)
+        return int(ok[np.argmax(self.values[ok])]) if ok.size else None
+
+    @property
+    def best_value(self) -> float | None:
+        i = self.best_index
+        return None if i is None else float(self.values[i])
+
+    @property
+    def queries_to_best(self) -> int | None:
         """Queries spent until the best cell was found (1-based count)."""
-        return self.best_index + 1
+        i = self.best_index
+        return None if i is None else i + 1
 
     @property
     def queries_to_optimum(self) -> int | None:
         """Queries spent until the benchmark's optimum was reached, ``None`` if never/unknown."""
         if self.optimum is None:
             return None
-        hit = np.flatnonzero(self.values >= self.optimum - OPTIMUM_TOL)
+        hit = np.flatnonzero(np.nan_to_num(self.values, nan=-np.inf)
+                             >= self.optimum - OPTIMUM_TOL)
         return int(hit[0]) + 1 if hit.size else None
 
     def best_curve(self) -> np.ndarray:
-        """Best value so far after each query, ``[n]``."""
-        return np.maximum.accumulate(self.values) if self.n_queries else self.values
+        """Best value so far after each query, ``[n]`` (NaN until the first success)."""
+        return np.fmax.accumulate(self.values) if self.n_queries else self.values
 
     def best_after(self, n: int) -> float:
-        """Best value within the first ``n`` queries (NaN when the run is shorter)."""
-        return float(np.max(self.values[:n])) if self.n_queries >= n else float("nan")
+        """Best value within the first ``n`` queries (NaN when the run is shorter or none of
+        them succeeded)."""
+        if self.n_queries < n:
+            return float("nan")
+        return float(self.best_curve()[n - 1])
 
     def summary(self, space: Any) -> dict[str, Any]:
-        """The JSON-ready entry of ``summary.json`` for this run."""
+        """The JSON-ready entry of ``summary.json`` for this run (``None`` where undefined)."""
+        i = self.best_index
         out: dict[str, Any] = {
             "algorithm": self.algorithm,
             "seed": self.seed,
             "n_queries": self.n_queries,
-            "best_arch": space.to_string(self.archs[self.best_index]) if self.n_queries else None,
-            "best_value": self.best_value if self.n_queries else None,
-            "queries_to_best": self.queries_to_best if self.n_queries else None,
+            "n_failed": self.n_failed,
+            "best_arch": None if i is None else space.to_string(self.archs[i]),
+            "best_value": self.best_value,
+            "queries_to_best": self.queries_to_best,
             "queries_to_optimum": self.queries_to_optimum,
             "time": float(self.times[-1]) if self.n_queries else 0.0,
         }
         for name, vals in self.extra.items():
-            out[f"best_{name}"] = float(vals[self.best_index]) if self.n_queries else None
+            v = None if i is None else float(vals[i])
+            out[f"best_{name}"] = v if v is not None and math.isfinite(v) else None
         return out
 
 
@@ -139,25 +160,28 @@ def run_search(
     """
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ValueError(f"budget must be an int >= 1 (benchmark queries). Got {budget!r} instead.")
-    algo = get_algorithm(algorithm) if isinstance(algorithm, str) else algorithm
+    algo = _algorithm(algorithm)
     domain = domain if domain is not None else Domain(benchmark)
     space = domain.space
     metric = metric if metric is not None else benchmark.metric
     if optimum == "auto":
-        optimum = float(np.nanmax(benchmark.values(metric)))
+        optimum = finite_optimum(benchmark, metric)
     records = _load_records(history, resume)
     if len(records) > budget:
-        raise ValueError(f"{history} already holds {len(records)} queries, more than the budget {budget}.")
-    archs, values = _decode(records, domain, history)
-
+        raise ValueError(f"{history} already holds {len(records)} queries, "
+                         f"more than the budget {budget}.")
+    archs = _decode(records, domain, history)
+    _check_values(records, archs, benchmark, metric, report_metrics, history)
+    values = [r.value for r in records]
     times = [r.time for r in records]
     extra = {m: [r.extra.get(m, float("nan")) for r in records] for m in report_metrics}
     reached = optimum is not None and any(v >= optimum - OPTIMUM_TOL for v in values)
-    if len(archs) < budget and not (stop_at_optimum and reached):  # else: finished, nothing to replay
+    if len(archs) < budget and not (stop_at_optimum and reached):  # else: finished, no replay
         algo.setup(domain, seed, budget, device=device, verbose=verbose)
         algo.replay(list(zip(archs, values, strict=True)))
         if records:
-            logger.info("resumed %s seed %d at query %d of %d", algo.name, seed, len(records), budget)
+            logger.info("resumed %s seed %d at query %d of %d", algo.name, seed, len(records),
+                        budget)
     writer = HistoryWriter(history) if history is not None else None
     offset, t0 = (times[-1] if times else 0.0), time.perf_counter()
     try:
@@ -166,8 +190,14 @@ def run_search(
             value = float(benchmark.query(arch, metric))
             ext = {m: float(benchmark.query(arch, m)) for m in report_metrics}
             t = offset + time.perf_counter() - t0
+            error = None if math.isfinite(value) else f"non-finite value {value!r}"
+            if error is not None:  # a failed evaluation: recorded, never best, never a label
+                logger.warning("%s seed %d: query %d (%s) failed: %s", algo.name, seed,
+                               len(archs), space.to_string(arch), error)
+                value = float("nan")
             if writer is not None:
-                writer.append(Record(len(archs), space.to_string(arch), value, round(t, 4), ext))
+                writer.append(Record(len(archs), space.to_string(arch), value, round(t, 4), ext,
+                                     failed=error is not None, error=error))
             algo.observe(arch, value)
             archs.append(arch)
             values.append(value)
@@ -181,8 +211,24 @@ def run_search(
         if writer is not None:
             writer.close()
     return SearchResult(algo.name, int(seed), archs, np.asarray(values, dtype=float),
-                        np.asarray(times, dtype=float), {m: np.asarray(v) for m, v in extra.items()},
-                        optimum)
+                        np.asarray(times, dtype=float),
+                        {m: np.asarray(v, dtype=float) for m, v in extra.items()}, optimum)
+
+
+def finite_optimum(benchmark: Any, metric: str | None = None) -> float | None:
+    """The largest finite value of ``metric`` in the table, ``None`` when it has none."""
+    vals = np.asarray(benchmark.values(metric), dtype=float)
+    finite = vals[np.isfinite(vals)]
+    return float(finite.max()) if finite.size else None
+
+
+def _algorithm(algorithm: SearchAlgorithm | str) -> SearchAlgorithm:
+    if not isinstance(algorithm, str):
+        return algorithm
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"Unknown search algorithm {algorithm!r}. "
+                         f"Available: {', '.join(ALGORITHMS)}.")
+    return ALGORITHMS[algorithm]()
 
 
 def _load_records(history: str | Path | None, resume: bool) -> list[Record]:
@@ -190,12 +236,13 @@ def _load_records(history: str | Path | None, resume: bool) -> list[Record]:
         return []
     records = read_history(history)
     if records and not resume:
-        raise ValueError(f"{history} already holds {len(records)} queries; resume it or use another path.")
+        raise ValueError(f"{history} already holds {len(records)} queries; "
+                         "resume it or use another path.")
     return records
 
 
-def _decode(records: list[Record], domain: Domain, history: Any) -> tuple[list, list[float]]:
-    archs, values = [], []
+def _decode(records: list[Record], domain: Domain, history: Any) -> list[Hashable]:
+    archs = []
     for r in records:
         try:
             cell = domain.lookup(domain.space.from_string(r.arch))
@@ -203,7 +250,23 @@ def _decode(records: list[Record], domain: Domain, history: Any) -> tuple[list, 
             raise ValueError(f"{history}: query {r.index} holds {r.arch!r}, not a cell of the "
                              f"{domain.space.name} space ({exc}).") from exc
         if cell is None:
-            raise ValueError(f"{history}: query {r.index} holds {r.arch!r}, which the benchmark lacks.")
+            raise ValueError(f"{history}: query {r.index} holds {r.arch!r}, "
+                             "which the benchmark lacks.")
         archs.append(cell)
-        values.append(r.value)
-    return archs, values
+    return archs
+
+
+def _check_values(records: list[Record], archs: list[Hashable], benchmark: Any, metric: str,
+                  report_metrics: Sequence[str], history: Any) -> None:
+    """Raise unless every replayed value is the table's (an edited history, or another table,
+    would otherwise be mixed in silently)."""
+    for r, arch in zip(records, archs, strict=True):
+        for name, got in [(metric, r.value), *((m, r.extra.get(m)) for m in report_metrics)]:
+            want = float(benchmark.query(arch, name))
+            same = (got is not None and (got == want
+                                         or not (math.isfinite(got) or math.isfinite(want))))
+            if not same:
+                raise ValueError(
+                    f"{history}: query {r.index} ({r.arch}) records {name} = {got!r} but the "
+                    f"benchmark gives {want!r}; the history was edited or written with another "
+                    "table. Delete the run's folder to start it again.")

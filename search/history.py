@@ -10,26 +10,36 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.json"
+#: The key of ``config.json`` holding the benchmark's content fingerprint.
+FINGERPRINT_KEY = "benchmark_fingerprint"
 
 
 @dataclass(frozen=True)
 class Record:
     """One benchmark query.
 
+    A query whose answer is not a finite number is a *failed* evaluation: it is recorded (the
+    cell counts as spent) with ``failed`` set, ``value`` NaN in memory and ``null`` on disk, and
+    it is never a best cell nor a label.
+
     Attributes:
         index: 0-based position in the run.
         arch: The cell in its space's string form (``space.to_string``).
-        value: The benchmark's answer for the search metric.
+        value: The benchmark's answer for the search metric (NaN when ``failed``).
         time: Seconds since the run started when the answer arrived (summed over resumes).
-        extra: Other recorded metrics, e.g. ``{"perf": 0.81}`` (a report metric).
+        extra: Other recorded metrics, e.g. ``{"perf": 0.81}`` (a report metric; NaN when the
+            table has no finite value).
+        failed: Whether the evaluation failed.
+        error: Why it failed (e.g. ``"non-finite value inf"``), ``None`` otherwise.
     """
 
     index: int
@@ -37,12 +47,29 @@ class Record:
     value: float
     time: float
     extra: dict[str, float] = field(default_factory=dict)
+    failed: bool = False
+    error: str | None = None
 
     def to_json(self) -> str:
-        d = asdict(self)
-        if not d["extra"]:
-            del d["extra"]
-        return json.dumps(d, allow_nan=True)
+        """The record as one line of strict JSON (non-finite numbers become ``null``)."""
+        d: dict[str, Any] = {"index": self.index, "arch": self.arch,
+                             "value": None if self.failed else _finite(self.value),
+                             "time": self.time}
+        if self.failed:
+            d["failed"] = True
+            if self.error:
+                d["error"] = self.error
+        if self.extra:
+            d["extra"] = {k: _finite(v) for k, v in self.extra.items()}
+        return json.dumps(d, allow_nan=False)
+
+
+class HistoryError(ValueError):
+    """A history file is corrupt (the message names the file and the line)."""
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
 
 
 def read_history(path: str | Path, *, repair: bool = True) -> list[Record]:
@@ -56,7 +83,7 @@ def read_history(path: str | Path, *, repair: bool = True) -> list[Record]:
         The complete records, oldest first.
 
     Raises:
-        ValueError: If a line other than the last is not a valid record, or indices skip.
+        HistoryError: If a line other than the last is not a valid record, or indices skip.
     """
     path = Path(path)
     if not path.exists():
@@ -72,12 +99,12 @@ def read_history(path: str | Path, *, repair: bool = True) -> list[Record]:
         rec = _parse(line) if i < len(lines) - 1 else None  # no newline: never complete
         if rec is None:
             if not last:
-                raise ValueError(f"{path}: line {i + 1} is not a valid history record "
+                raise HistoryError(f"{path}: line {i + 1} is not a valid history record "
                                  f"({line[:80]!r}); the file is corrupt, delete it to start again.")
             logger.warning("%s: dropping a partially written last line (%d bytes)", path, len(line))
             break
         if rec.index != len(records):
-            raise ValueError(f"{path}: line {i + 1} has index {rec.index}, expected "
+            raise HistoryError(f"{path}: line {i + 1} has index {rec.index}, expected "
                              f"{len(records)}; the file is corrupt, delete it to start again.")
         records.append(rec)
         good_end += len(line) + 1
@@ -89,12 +116,23 @@ def read_history(path: str | Path, *, repair: bool = True) -> list[Record]:
 
 def _parse(line: bytes) -> Record | None:
     try:
-        d = json.loads(line.decode("utf-8"))
-        rec = Record(index=int(d["index"]), arch=str(d["arch"]), value=float(d["value"]),
-                     time=float(d["time"]), extra={k: float(v) for k, v in d.get("extra", {}).items()})
+        d = json.loads(line.decode("utf-8"), parse_constant=_reject)
+        failed = bool(d.get("failed", False))
+        value = float("nan") if failed else float(d["value"])
+        if not (failed or math.isfinite(value)):
+            return None
+        extra = {str(k): float("nan") if v is None else float(v)
+                 for k, v in d.get("extra", {}).items()}
+        error = d.get("error")
+        return Record(index=int(d["index"]), arch=str(d["arch"]), value=value,
+                      time=float(d["time"]), extra=extra, failed=failed,
+                      error=None if error is None else str(error))
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
         return None
-    return rec
+
+
+def _reject(constant: str) -> float:
+    raise ValueError(f"{constant} is not strict JSON")
 
 
 class HistoryWriter:
@@ -134,11 +172,12 @@ class ConfigMismatch(ValueError):
 
 def write_config(folder: str | Path, config: dict[str, Any]) -> None:
     """Write ``config.json`` (atomically: a kill never leaves half a file)."""
+    from search.folder import write_atomic
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / (CONFIG_NAME + ".tmp")
-    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / CONFIG_NAME)
+    text = json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    write_atomic(folder / CONFIG_NAME, text)
 
 
 def read_config(folder: str | Path) -> dict[str, Any] | None:
@@ -153,14 +192,19 @@ def read_config(folder: str | Path) -> dict[str, Any] | None:
     try:
         cfg = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); it was not written by search.run.") from exc
+        raise ValueError(f"{path} is not valid JSON ({exc}); "
+                         "it was not written by search.run.") from exc
     if not isinstance(cfg, dict):
-        raise ValueError(f"{path} does not hold a JSON object; it was not written by search.run.")
+        raise ValueError(f"{path} does not hold a JSON object; "
+                         "it was not written by search.run.")
     return cfg
 
 
 def check_config(folder: str | Path, config: dict[str, Any], ignore: tuple[str, ...] = ()) -> None:
     """Raise :class:`ConfigMismatch` unless ``folder`` was written with the same ``config``.
+
+    A different :data:`FINGERPRINT_KEY` (the benchmark table changed) gets its own message, since
+    mixing answers of two tables in one history would be silently wrong.
 
     Args:
         folder: The run folder.
@@ -172,10 +216,17 @@ def check_config(folder: str | Path, config: dict[str, Any], ignore: tuple[str, 
     """
     stored = read_config(folder)
     if stored is None:
-        raise ConfigMismatch(f"{folder} holds no {CONFIG_NAME}; it is not a search.run folder to resume.")
+        raise ConfigMismatch(f"{folder} holds no {CONFIG_NAME}; "
+                             "it is not a search.run folder to resume.")
     now = json.loads(json.dumps(config))  # same normalisation as the stored file
     keys = sorted((set(stored) | set(now)) - set(ignore))
     diffs = [k for k in keys if stored.get(k) != now.get(k)]
+    if FINGERPRINT_KEY in diffs and FINGERPRINT_KEY in now:
+        raise ConfigMismatch(
+            f"cannot resume {folder}: the benchmark table is not the one it was written with "
+            f"(stored {stored.get(FINGERPRINT_KEY)}, now {now[FINGERPRINT_KEY]}); resume with "
+            "the same table or choose another --out.")
     if diffs:
         detail = "; ".join(f"{k}: stored {stored.get(k)!r}, now {now.get(k)!r}" for k in diffs)
-        raise ConfigMismatch(f"cannot resume {folder}: it was written with another configuration ({detail}).")
+        raise ConfigMismatch(f"cannot resume {folder}: it was written with another "
+                             f"configuration ({detail}).")
