@@ -14,12 +14,14 @@ Lightning drives training; :func:`train_network` builds its ``Trainer`` and pass
 own options through ``trainer_kwargs``.
 """
 
+from gnnpred.training.cifar10 import CIFAR10DataModule
 from gnnpred.training.data import ImageDataModule, stratified_split
 from gnnpred.training.digits import DigitsDataModule
 from gnnpred.training.module import ClassifierModule, TrainingFailed
 from gnnpred.training.train import TrainResult, train_network
 
 __all__ = [
+    "CIFAR10DataModule",
     "ClassifierModule",
     "DigitsDataModule",
     "ImageDataModule",
