@@ -1,15 +1,15 @@
-"""Training helpers of :class:`gnnpred.Assessor`: Lightning runs, dense graph conversion, batched
-inference. Private: the estimator is the public face."""
+"""Training helpers of :class:`gnnpred.Assessor`: Lightning runs, dense graph conversion and
+batched inference."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import warnings
 from collections.abc import Sequence
 
 import lightning as L
-import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
@@ -31,7 +31,8 @@ def quiet_lightning(verbose: bool):
             for n in names:
                 logging.getLogger(n).setLevel(logging.WARNING)
             warnings.filterwarnings("ignore", module=r"lightning\..*")
-            warnings.filterwarnings("ignore", message=r".*(num_workers|log_every_n_steps|does not have many workers).*")
+            warnings.filterwarnings(
+                "ignore", message=r".*(num_workers|log_every_n_steps|does not have many workers).*")
         try:
             yield
         finally:
@@ -58,7 +59,11 @@ def torch_threads(n: int | None):
 
 def run_lightning(task: L.LightningModule, loader, device: torch.device, verbose: bool,
                   max_epochs: int = -1, max_steps: int = -1) -> None:
-    """Fit ``task`` on ``loader`` with a quiet, checkpoint-free Lightning trainer."""
+    """Fit ``task`` on ``loader`` with a quiet, checkpoint-free Lightning trainer.
+
+    Raises:
+        KeyboardInterrupt: If training is interrupted (Ctrl-C), instead of Lightning's exit.
+    """
     with quiet_lightning(verbose):
         trainer = L.Trainer(
             accelerator="gpu" if device.type == "cuda" else "cpu",
@@ -67,14 +72,25 @@ def run_lightning(task: L.LightningModule, loader, device: torch.device, verbose
             enable_progress_bar=verbose, enable_model_summary=False, num_sanity_val_steps=0,
             barebones=not verbose, **({"log_every_n_steps": 1} if verbose else {}),
         )
-        trainer.fit(task, train_dataloaders=loader)
+        handler = signal.getsignal(signal.SIGINT)
+        try:
+            trainer.fit(task, train_dataloaders=loader)
+        except SystemExit as exc:
+            # On Ctrl-C Lightning tears down, ignores SIGINT from then on and calls sys.exit(1);
+            # restore the handler and hand the interrupt to the caller, which decides how to stop.
+            if not trainer.interrupted:
+                raise
+            if handler is not None:
+                signal.signal(signal.SIGINT, handler)
+            raise KeyboardInterrupt from exc
     if device.type != "cpu":
         task.to("cpu")  # fitted attributes live on CPU; inference moves what it needs
 
 
 def dense_graphs(space, archs: Sequence, max_nodes: int) -> DenseGraphs:
     """Padded dense tensors of ``archs`` (converted in chunks through ``space.to_batch``)."""
-    parts = [to_dense(space.to_batch(archs[i : i + _CHUNK]), max_nodes) for i in range(0, len(archs), _CHUNK)]
+    parts = [to_dense(space.to_batch(archs[i : i + _CHUNK]), max_nodes)
+             for i in range(0, len(archs), _CHUNK)]
     return DenseGraphs.cat(parts)
 
 
@@ -94,8 +110,9 @@ def batch_loader(tensors: Sequence[torch.Tensor], batch_size: int, gen: torch.Ge
     return DataLoader(ds, sampler=sampler, batch_size=None)
 
 
-def pretrain_autoencoder(model: GraphAutoencoder, graphs: DenseGraphs, *, steps: int, batch_size: int,
-                         lr: float, gen: torch.Generator, device: torch.device, verbose: bool) -> dict:
+def pretrain_autoencoder(model: GraphAutoencoder, graphs: DenseGraphs, *, steps: int,
+                         batch_size: int, lr: float, gen: torch.Generator, device: torch.device,
+                         verbose: bool) -> dict:
     """Pretrain ``model`` on ``graphs`` for ``steps`` optimiser steps; return the last metrics."""
     task = AutoencoderTask(model, lr=lr)
     loader = batch_loader(graphs.tensors(), min(batch_size, len(graphs)), gen)
@@ -105,17 +122,19 @@ def pretrain_autoencoder(model: GraphAutoencoder, graphs: DenseGraphs, *, steps:
 
 
 @torch.no_grad()
-def embed(model: GraphAutoencoder, graphs: DenseGraphs, device: torch.device, chunk: int = _CHUNK) -> torch.Tensor:
+def embed(model: GraphAutoencoder, graphs: DenseGraphs, device: torch.device,
+          chunk: int = _CHUNK) -> torch.Tensor:
     """Embeddings ``[n, d]`` (CPU) of padded graphs, in chunks on ``device``."""
     model.eval().to(device)
-    out = [model.embed(*graphs[i : i + chunk].to(device).tensors()).cpu() for i in range(0, len(graphs), chunk)]
+    out = [model.embed(*graphs[i : i + chunk].to(device).tensors()).cpu()
+           for i in range(0, len(graphs), chunk)]
     model.to("cpu")
     return torch.cat(out) if out else torch.empty(0, model.encoder.out_channels)
 
 
-def train_gcn(model: KNNGCN, x: torch.Tensor, nbr: torch.Tensor, idx: torch.Tensor, y: torch.Tensor,
-              w: torch.Tensor | None, *, epochs: int, lr: float, rank_weight: float,
-              device: torch.device, verbose: bool) -> None:
+def train_gcn(model: KNNGCN, x: torch.Tensor, nbr: torch.Tensor, idx: torch.Tensor,
+              y: torch.Tensor, w: torch.Tensor | None, *, epochs: int, lr: float,
+              rank_weight: float, device: torch.device, verbose: bool) -> None:
     """Full-batch training of one GCN head."""
     task = GCNTask(model, x, nbr, idx, y, w, lr=lr, rank_weight=rank_weight)
     loader = DataLoader([0], batch_size=None)
@@ -132,9 +151,10 @@ def gcn_pool_forward(model: KNNGCN, x: torch.Tensor, nbr: torch.Tensor, device: 
     return out.cpu(), [s.cpu() for s in states]
 
 
-def train_regressor(model: GraphRegressor, graphs: DenseGraphs, extra: torch.Tensor, y: torch.Tensor,
-                    w: torch.Tensor, *, steps: int, batch_size: int, lr: float, rank_weight: float,
-                    gen: torch.Generator, device: torch.device, verbose: bool) -> None:
+def train_regressor(model: GraphRegressor, graphs: DenseGraphs, extra: torch.Tensor,
+                    y: torch.Tensor, w: torch.Tensor, *, steps: int, batch_size: int, lr: float,
+                    rank_weight: float, gen: torch.Generator, device: torch.device,
+                    verbose: bool) -> None:
     """Fine-tune one encoder+head regressor on (pseudo-)labelled cells for ``steps`` steps."""
     task = RegressorTask(model, lr=lr, rank_weight=rank_weight)
     loader = batch_loader((*graphs.tensors(), extra, y, w), min(batch_size, len(y)), gen)
@@ -150,43 +170,7 @@ def regressor_forward(model: GraphRegressor, graphs: DenseGraphs, extra: torch.T
     out = []
     for i in range(0, len(graphs), chunk):
         e = extra[i : i + chunk].to(device)
-        out.append(model(*graphs[i : i + chunk].to(device).tensors(), e if e.shape[-1] else None).cpu())
+        g = graphs[i : i + chunk].to(device)
+        out.append(model(*g.tensors(), e if e.shape[-1] else None).cpu())
     model.to("cpu")
     return torch.cat(out) if out else torch.empty(0)
-
-
-def standardise(a: np.ndarray, mean: np.ndarray | None = None, std: np.ndarray | None = None):
-    """Column-standardise ``a``; constant columns get unit scale. Returns ``(z, mean, std)``."""
-    if mean is None:
-        mean = a.mean(0)
-        std = a.std(0)
-        std = np.where(std > 1e-12, std, 1.0)
-    return (a - mean) / std, mean, std
-
-
-def fit_target(y: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Training targets of labels ``y``: ``"standard"`` (z-scores) or ``"rank"`` (normal scores of
-    the ranks, robust to the long low-accuracy tail of NAS benchmarks). Returns the targets and, for
-    ``"rank"``, the ``[2, m]`` knots (targets, labels) that :func:`inverse_target` interpolates."""
-    if kind == "standard":
-        return (y - y.mean()) / (y.std() if y.std() > 1e-12 else 1.0), None
-    from scipy.stats import norm, rankdata
-
-    z = norm.ppf((rankdata(y) - 0.5) / y.size)
-    kz, inv = np.unique(z, return_inverse=True)
-    ky = np.bincount(inv, weights=y) / np.bincount(inv)
-    return z, np.stack([kz, ky])
-
-
-def inverse_target(z: np.ndarray, kind: str, mean: float, std: float, knots: np.ndarray | None) -> np.ndarray:
-    """Map model outputs back to label units, monotonically (linear extrapolation past the ends)."""
-    if kind == "standard" or knots is None:
-        return z * std + mean
-    kz, ky = knots
-    if kz.size < 2:
-        return np.full_like(z, ky[0], dtype=float)
-    out = np.interp(z, kz, ky)
-    lo, hi = z < kz[0], z > kz[-1]
-    out[lo] = ky[0] + (z[lo] - kz[0]) * (ky[1] - ky[0]) / (kz[1] - kz[0])
-    out[hi] = ky[-1] + (z[hi] - kz[-1]) * (ky[-1] - ky[-2]) / (kz[-1] - kz[-2])
-    return out

@@ -1,86 +1,53 @@
-"""Parameter and input validation of :class:`gnnpred.Assessor` (scikit-learn style messages)."""
+"""Hyper-parameter constraints of :class:`gnnpred.Assessor` and validation of its inputs
+(scikit-learn style messages that repeat the bad value)."""
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from gnnpred.spaces.base import SearchSpace, get_space
 
-#: ``name -> (kind, low, high)``; kind in int/float/bool; bounds inclusive (None: unbounded).
-PARAM_RULES: dict[str, tuple[str, float | None, float | None]] = {
-    "embedding_dim": ("int", 1, None),
-    "hidden_channels": ("int", 1, None),
-    "num_layers": ("int", 1, None),
-    "variational": ("bool", None, None),
-    "pretrain_steps": ("int", 0, None),
-    "batch_size": ("int", 1, None),
-    "k": ("int", 1, None),
-    "gcn_layers": ("int", 1, None),
-    "gcn_epochs": ("int", 1, None),
-    "regressor_steps": ("int", 1, None),
-    "n_heads": ("int", 1, None),
-    "gcn_weight": ("float", 0.0, 1.0),
-    "rank_weight": ("float", 0.0, None),
-    "self_training": ("int", 0, None),
-    "pseudo_labels": ("int", 1, None),
-    "pseudo_weight": ("float", 0.0, 1.0),
-    "max_unlabeled": ("int", 1, None),
-    "warm_start": ("bool", None, None),
-    "warm_heads": ("bool", None, None),
-    "canonicalize": ("bool", None, None),
-    "verbose": ("bool", None, None),
+_POSITIVE = [Interval(Integral, 1, None, closed="left")]
+
+#: ``name -> allowed values``, checked by ``sklearn.utils._param_validation``.
+PARAMETER_CONSTRAINTS: dict[str, list] = {
+    "space": [str, SearchSpace],
+    "embedding_dim": _POSITIVE,
+    "hidden_channels": _POSITIVE,
+    "num_layers": _POSITIVE,
+    "variational": ["boolean"],
+    "pretrain_steps": [Interval(Integral, 0, None, closed="left")],
+    "batch_size": _POSITIVE,
+    "k": _POSITIVE,
+    "gcn_layers": _POSITIVE,
+    "gcn_epochs": _POSITIVE,
+    "regressor_steps": _POSITIVE,
+    "n_heads": _POSITIVE,
+    "gcn_weight": [Interval(Real, 0, 1, closed="both")],
+    "rank_weight": [Interval(Real, 0, None, closed="left")],
+    "self_training": [Interval(Integral, 0, None, closed="left")],
+    "pseudo_labels": _POSITIVE,
+    "pseudo_weight": [Interval(Real, 0, 1, closed="both")],
+    "max_unlabeled": _POSITIVE,
+    "extra_features": [callable, None],
+    "warm_start": ["boolean"],
+    "warm_heads": ["boolean"],
+    "target_transform": [StrOptions({"rank", "standard"})],
+    "canonicalize": ["boolean"],
+    "num_threads": [Interval(Integral, 1, None, closed="left"), None],
+    "random_state": [Interval(Integral, 0, None, closed="left"), np.random.Generator, None],
+    "device": [str, torch.device],
+    "verbose": ["boolean"],
 }
 
-_KIND_TEXT = {"int": "an int", "float": "a float", "bool": "a bool"}
 
-
-def check_params(params: dict) -> None:
-    """Raise ``TypeError``/``ValueError`` naming the first bad hyper-parameter."""
-    for name, (kind, lo, hi) in PARAM_RULES.items():
-        v = params[name]
-        if kind == "bool":
-            ok_type = isinstance(v, (bool, np.bool_))
-        elif kind == "int":
-            ok_type = isinstance(v, numbers.Integral) and not isinstance(v, bool)
-        else:
-            ok_type = isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v)
-        rng = ""
-        if lo is not None and hi is not None:
-            rng = f" in [{lo}, {hi}]"
-        elif lo is not None:
-            rng = " >= 0" if lo == 0 else (" positive" if kind == "int" and lo == 1 else f" >= {lo}")
-        text = _KIND_TEXT[kind]
-        if rng == " positive":
-            text, rng = f"a positive {kind}", ""
-        if not ok_type or (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise (TypeError if not ok_type and kind == "bool" else ValueError)(
-                f"The {name!r} parameter of Assessor must be {text}{rng}. Got {v!r} instead."
-            )
-    if params["target_transform"] not in ("rank", "standard"):
-        raise ValueError(
-            "The 'target_transform' parameter of Assessor must be 'rank' or 'standard'. "
-            f"Got {params['target_transform']!r} instead."
-        )
-    if params["regressor_init"] not in ("pretrained", "scratch"):
-        raise ValueError(
-            "The 'regressor_init' parameter of Assessor must be 'pretrained' or 'scratch'. "
-            f"Got {params['regressor_init']!r} instead."
-        )
-    nt = params["num_threads"]
-    if nt is not None and (isinstance(nt, bool) or not isinstance(nt, numbers.Integral) or nt < 1):
-        raise ValueError(f"The 'num_threads' parameter of Assessor must be None or a positive int. Got {nt!r} instead.")
-    ef = params["extra_features"]
-    if ef is not None and not callable(ef):
-        raise TypeError(
-            "The 'extra_features' parameter of Assessor must be None or a callable mapping a list of "
-            f"architectures to an [n, f] array. Got {type(ef).__name__} instead."
-        )
-
-
-def resolve_space(space) -> SearchSpace:
+def resolve_space(space: str | SearchSpace) -> SearchSpace:
     """A space instance from a name or an instance."""
     if isinstance(space, SearchSpace):
         return space
@@ -90,6 +57,13 @@ def resolve_space(space) -> SearchSpace:
         "The 'space' parameter of Assessor must be a space name such as 'nasbench201' or a "
         f"SearchSpace instance. Got {type(space).__name__} instead."
     )
+
+
+def to_cells(space: SearchSpace, archs, what: str) -> list:
+    """Validated cells of ``space``; string items are parsed with ``space.from_string``."""
+    if isinstance(archs, Sequence) and not isinstance(archs, (str, bytes)):
+        archs = [space.from_string(a) if isinstance(a, str) else a for a in archs]
+    return space.check_archs(archs, what)
 
 
 def check_labels(y, n: int) -> np.ndarray:

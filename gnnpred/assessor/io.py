@@ -1,0 +1,118 @@
+"""One-file save/load of a fitted :class:`gnnpred.Assessor`.
+
+The file is a ``torch.save`` of plain values (str, int, float, bool, None, lists, dicts) and
+tensors, read back with ``torch.load(weights_only=True)``, which cannot run code. Parameters
+that are Python objects (an ``extra_features`` callable, a space instance, a generator) are
+pickled into one ``objects`` entry that :func:`load` unpickles only with ``trust=True``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gnnpred.assessor.heads import Heads
+from gnnpred.assessor.params import resolve_space
+from gnnpred.assessor.pool import Pool
+from gnnpred.assessor.targets import Target
+from gnnpred.models.autoencoder import GraphAutoencoder
+
+FORMAT = "gnnpred.Assessor/2"
+KEYS = ("format", "params", "objects", "pool", "autoencoder", "heads", "target",
+        "unlabeled_key", "pretrain_metrics")
+
+
+def _is_plain(value: Any) -> bool:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and _is_plain(v) for k, v in value.items())
+
+
+def save(est, path: str | Path) -> None:
+    """Write a fitted assessor to ``path``."""
+    params, objects = {}, {}
+    for name, value in est.get_params(deep=False).items():
+        value = value.item() if isinstance(value, np.generic) else value
+        (params if _is_plain(value) else objects)[name] = value
+    try:
+        blob = pickle.dumps(objects) if objects else None
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise TypeError(
+            f"Could not save the Assessor: parameter(s) {sorted(objects)} cannot be pickled "
+            f"({exc}); use a module-level function or class instance, not a lambda or local "
+            "function."
+        ) from exc
+    state = {
+        "format": FORMAT,
+        "params": params,
+        "objects": blob,
+        "pool": est.pool_.state_dict(est.space_),
+        "autoencoder": est.autoencoder_.state_dict(),
+        "heads": est.heads_.state_dict(),
+        "target": est.target_.state_dict(),
+        "unlabeled_key": est.unlabeled_key_,
+        "pretrain_metrics": {k: float(v) for k, v in est.pretrain_metrics_.items()},
+    }
+    torch.save(state, Path(path))
+
+
+def _read(path: Path, trust: bool) -> tuple[dict, dict]:
+    """The file's state and its unpickled objects; raise ValueError on anything else."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any load failure means a bad or unsafe file
+        raise ValueError(f"{path} is not a saved gnnpred Assessor ({exc}).") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path} is not a saved gnnpred Assessor: format {FORMAT!r} expected, "
+                         f"found {found!r}. Refit and save it with this version.")
+    missing = [k for k in KEYS if k not in state]
+    if missing:
+        raise ValueError(f"{path} is not a complete saved gnnpred Assessor: key {missing[0]!r} "
+                         f"is missing (missing: {missing}). Refit and save it again.")
+    blob = state["objects"]
+    if blob is None:
+        return state, {}
+    if not trust:
+        raise ValueError(
+            f"{path} holds pickled Python objects (parameters such as extra_features or a space "
+            "instance); unpickling them can run arbitrary code. Load it with "
+            "Assessor.load(path, trust=True) only if you trust the file's origin."
+        )
+    try:
+        objects = pickle.loads(blob)
+    except Exception as exc:  # noqa: BLE001 - e.g. a function that no longer exists
+        raise ValueError(f"{path}: could not unpickle its objects ({exc}).") from exc
+    return state, objects
+
+
+def load(cls, path: str | Path, *, trust: bool = False):
+    """Rebuild an assessor written by :func:`save`; predictions are bit-identical."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No saved Assessor at {path}.")
+    state, objects = _read(path, trust)
+    est = cls(**state["params"], **objects)
+    space = resolve_space(est.space)
+    try:
+        pool = Pool.from_state(space, state["pool"])
+        ae = GraphAutoencoder(len(space.op_vocab), pool.max_nodes, est.hidden_channels,
+                              est.embedding_dim, est.num_layers, est.variational)
+        ae.load_state_dict(state["autoencoder"])
+        heads = Heads.from_state(state["heads"], est, pool, len(space.op_vocab),
+                                 torch.device("cpu"))
+        target = Target.from_state(state["target"])
+    except (KeyError, RuntimeError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path} is not a consistent saved gnnpred Assessor ({exc!r}).") from exc
+    est.space_, est.pool_, est.autoencoder_ = space, pool, ae.eval()
+    est.heads_, est.target_ = heads, target
+    est.unlabeled_key_ = state["unlabeled_key"]
+    est.pretrain_metrics_ = dict(state["pretrain_metrics"])
+    return est
