@@ -18,7 +18,17 @@ from torch import Tensor, nn
 from gnnpred.models.dense import DirectedGINLayer
 from gnnpred.models.optim import adamw
 
-__all__ = ["GINEncoder", "GraphAutoencoder", "AutoencoderTask"]
+__all__ = ["GINEncoder", "GraphAutoencoder", "AutoencoderTask", "warmup_fraction"]
+
+
+def warmup_fraction(total_steps: int, fraction: float = 0.1) -> float:
+    """The ``pct_start`` of a one-cycle schedule: ``fraction`` of the steps warm the rate up.
+
+    :class:`torch.optim.lr_scheduler.OneCycleLR` divides by the length of each phase, measured
+    as ``pct_start * total_steps - 1`` steps: a warm-up of exactly one step (10 steps at 10%)
+    divides by zero. Such a schedule warms up over two steps instead.
+    """
+    return 2.0 / total_steps if fraction * total_steps == 1.0 and total_steps > 2 else fraction
 
 
 class GINEncoder(nn.Module):
@@ -140,5 +150,6 @@ class AutoencoderTask(L.LightningModule):
     def configure_optimizers(self):  # noqa: D102
         opt = adamw(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps = max(1, int(self.trainer.estimated_stepping_batches))
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=steps, pct_start=0.1)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=steps,
+                                                    pct_start=warmup_fraction(steps))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
