@@ -19,6 +19,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from collections import defaultdict
@@ -175,6 +176,9 @@ def main(argv=None) -> None:
                    help="sizes 20 100, 2 seeds, NB201 only unless --spaces is given, lighter assessor")
     p.add_argument("--speed", action="store_true", help="only print the fit/predict timing figures")
     args = p.parse_args(argv)
+    if any(m.startswith("xgb") for m in args.methods) and not importlib.util.find_spec("xgboost"):
+        p.error("the xgb-* methods need XGBoost, which is in the 'bench' extra: "
+                "pip install -e '.[bench]' (or pass --methods without them)")
     if args.speed:
         speed()
         return
