@@ -18,6 +18,7 @@ from gnnpred.training.cifar10 import CIFAR10DataModule
 from gnnpred.training.data import ImageDataModule, stratified_split
 from gnnpred.training.digits import DigitsDataModule
 from gnnpred.training.module import ClassifierModule, TrainingFailed
+from gnnpred.training.planetoid import PlanetoidFolderDataModule
 from gnnpred.training.train import TrainResult, train_network
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ClassifierModule",
     "DigitsDataModule",
     "ImageDataModule",
+    "PlanetoidFolderDataModule",
     "TrainResult",
     "TrainingFailed",
     "stratified_split",

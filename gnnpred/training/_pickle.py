@@ -9,7 +9,7 @@ bytes and numbers need no global. Anything else raises ``ValueError`` naming the
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from os import PathLike
 from typing import Any
 
@@ -58,26 +58,30 @@ _ALLOWED: dict[tuple[str, str], Callable[..., Any]] = {
 
 
 class _ArrayUnpickler(pickle.Unpickler):
-    def __init__(self, file: Any, label: str) -> None:
+    def __init__(self, file: Any, label: str, allowed: Mapping[tuple[str, str], Any]) -> None:
         # latin1: Python 2 pickles (CIFAR-10's) keep NumPy's raw bytes intact and give str keys.
         super().__init__(file, encoding="latin1")
         self._label = label
+        self._allowed = allowed
 
     def find_class(self, module: str, name: str) -> Any:
-        target = _ALLOWED.get((module, name))
+        target = self._allowed.get((module, name))
         if target is None:
             raise ValueError(
                 f"{self._label} is not a file this loader trusts: its pickle asks for "
-                f"{module}.{name}; only NumPy arrays, dicts, lists, strings and numbers are read."
+                f"{module}.{name}, which is not on its allow-list "
+                f"({', '.join(sorted('.'.join(k) for k in self._allowed))})."
             )
         return target
 
 
-def load_arrays(path: str | PathLike) -> Any:
+def load_arrays(path: str | PathLike, extra: Mapping[tuple[str, str], Any] | None = None) -> Any:
     """Unpickle ``path`` allowing nothing but containers, numbers, strings and NumPy arrays.
 
     Args:
         path: The pickle file.
+        extra: More ``(module, name) -> stand-in`` globals to allow (e.g. a sparse matrix
+            class mapped to a local stand-in).
 
     Returns:
         The unpickled object.
@@ -87,7 +91,7 @@ def load_arrays(path: str | PathLike) -> Any:
     """
     with open(path, "rb") as fh:
         try:
-            return _ArrayUnpickler(fh, str(path)).load()
+            return _ArrayUnpickler(fh, str(path), {**_ALLOWED, **(extra or {})}).load()
         except ValueError:
             raise
         except Exception as exc:  # corrupt pickles raise many types (EOFError, KeyError ...)

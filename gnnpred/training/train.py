@@ -97,6 +97,7 @@ def train_network(
     momentum: float = 0.9,
     nesterov: bool = True,
     label_smoothing: float = 0.0,
+    optimizer: str = "sgd",
     seed: int = 0,
     reinitialise: bool = True,
     device: str | torch.device = "auto",
@@ -119,6 +120,7 @@ def train_network(
         momentum: SGD momentum.
         nesterov: Nesterov momentum.
         label_smoothing: Cross-entropy label smoothing in ``[0, 1)``.
+        optimizer: ``"sgd"`` (NAS-Bench-201's) or ``"adam"`` (the usual one for GNNs).
         seed: Seed of the initial weights, the shuffling and the augmentation.
         reinitialise: Re-initialise the weights from ``seed`` (every submodule's
             ``reset_parameters``); ``False`` keeps the network's current weights.
@@ -152,7 +154,8 @@ def train_network(
             raise ValueError(f"batch_size must be a positive int. Got {batch_size!r} instead.")
         datamodule.batch_size = batch_size
     task = ClassifierModule(network, lr=lr, momentum=momentum, nesterov=nesterov,
-                            weight_decay=weight_decay, label_smoothing=label_smoothing)
+                            weight_decay=weight_decay, label_smoothing=label_smoothing,
+                            optimizer=optimizer)
     dev = resolve_device(device)
     defaults: dict[str, Any] = {
         "accelerator": "gpu" if dev.type == "cuda" else "cpu",
