@@ -18,14 +18,9 @@ from os import PathLike
 from typing import Any
 
 from datasets.base import Benchmark
+from gnnpred.spaces.base import resolve_name
 
 __all__ = ["Benchmark", "load", "available"]
-
-_ALIASES = {
-    "nb101": "nasbench101", "nasbench-101": "nasbench101", "nasbench_101": "nasbench101",
-    "nb201": "nasbench201", "nasbench-201": "nasbench201", "nasbench_201": "nasbench201",
-    "nasbenchgraph": "nasbench-graph", "nasbench_graph": "nasbench-graph", "nbg": "nasbench-graph",
-}
 
 
 def _loaders() -> dict[str, Callable[..., Benchmark]]:
@@ -34,15 +29,22 @@ def _loaders() -> dict[str, Callable[..., Benchmark]]:
     from datasets.nasbench201 import load_nasbench201
     from datasets.nasbench_graph import load_nasbench_graph
 
-    return {"nasbench101": load_nasbench101, "nasbench201": load_nasbench201, "nasbench-graph": load_nasbench_graph}
+    return {
+        "nasbench101": load_nasbench101,
+        "nasbench201": load_nasbench201,
+        "nasbench-graph": load_nasbench_graph,
+    }
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`load` (aliases such as ``"nb201"`` work too)."""
+    """Canonical names accepted by :func:`load`; the aliases of
+    :func:`gnnpred.spaces.resolve_name` (``"nb201"``, ``"NAS-Bench-201"``...) work too."""
     return ["nasbench101", "nasbench201", "nasbench-graph"]
 
 
-def load(name: str, *, path: str | PathLike | None = None, metric: str | None = None, **kwargs: Any) -> Benchmark:
+def load(
+    name: str, *, path: str | PathLike | None = None, metric: str | None = None, **kwargs: Any
+) -> Benchmark:
     """Load a benchmark table.
 
     Args:
@@ -62,8 +64,10 @@ def load(name: str, *, path: str | PathLike | None = None, metric: str | None = 
         ValueError: If the name, metric or an option is unknown, or the file is corrupt.
         FileNotFoundError: If a needed file is missing (the message says where to get it).
     """
-    key = _ALIASES.get(str(name).lower(), str(name).lower())
+    key = resolve_name(name)
     loaders = _loaders()
     if key not in loaders:
-        raise ValueError(f"Unknown benchmark {name!r}. Available: {available()}.")
+        raise ValueError(
+            f"No benchmark table for the search space {key!r}. Available: {available()}."
+        )
     return loaders[key](path=path, metric=metric, **kwargs)

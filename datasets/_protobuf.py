@@ -25,8 +25,11 @@ from collections.abc import Iterator
 
 _DOUBLE = struct.Struct("<d").unpack_from
 EVALUATION_FIELDS: dict[int, str] = {
-    1: "current_epoch", 2: "training_time", 3: "train_accuracy",
-    4: "validation_accuracy", 5: "test_accuracy",
+    1: "current_epoch",
+    2: "training_time",
+    3: "train_accuracy",
+    4: "validation_accuracy",
+    5: "test_accuracy",
 }
 
 
@@ -49,7 +52,9 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise DecodeError("varint longer than 10 bytes")
 
 
-def fields(buf: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, int | float | tuple[int, int]]]:
+def fields(
+    buf: bytes, start: int = 0, end: int | None = None
+) -> Iterator[tuple[int, int, int | float | tuple[int, int]]]:
     """Yield ``(field_number, wire_type, value)`` of a message in ``buf[start:end]``.
 
     ``value`` is an int (varint), the raw little-endian bytes as an int for fixed32, a float

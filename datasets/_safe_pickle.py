@@ -8,7 +8,6 @@ whose import may have side effects); any other global raises ``ValueError`` nami
 
 from __future__ import annotations
 
-import bz2
 import io
 import pickle
 from collections.abc import Callable, Mapping
@@ -16,6 +15,8 @@ from os import PathLike
 from typing import Any, BinaryIO
 
 import numpy as np
+
+from datasets._files import bz2_decompress, read_bytes
 
 Allowed = Mapping[tuple[str, str], Callable[..., Any]]
 
@@ -73,7 +74,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if target is None:
             raise ValueError(
                 f"{self._label} is not a file this loader trusts: its pickle asks for "
-                f"{module}.{name}, which is not on the allow-list ({sorted('.'.join(k) for k in self._allowed)})."
+                f"{module}.{name}, which is not on the allow-list "
+                f"({sorted('.'.join(k) for k in self._allowed)})."
             )
         return target
 
@@ -97,30 +99,40 @@ def loads(data: bytes, allowed: Allowed, label: str) -> Any:
     except ValueError:
         raise
     except Exception as exc:  # corrupt pickles raise many types (EOFError, UnpicklingError, ...)
-        raise ValueError(f"{label} is corrupt: cannot unpickle it ({type(exc).__name__}: {exc}).") from exc
+        raise ValueError(
+            f"{label} is corrupt: cannot unpickle it ({type(exc).__name__}: {exc})."
+        ) from exc
 
 
-def load_file(path: str | PathLike, allowed: Allowed, *, compressed: bool | None = None) -> Any:
+def load_file(
+    path: str | PathLike,
+    allowed: Allowed,
+    *,
+    max_bytes: int,
+    what: str,
+    compressed: bool | None = None,
+    max_unpacked: int | None = None,
+) -> Any:
     """Read a (possibly bz2-compressed) pickle file with :func:`loads`.
 
     Args:
         path: The file.
         allowed: See :func:`loads`.
+        max_bytes: The largest size of a genuine file of this format (larger files and
+            streams are refused before reading; see :func:`datasets._files.check_size`).
+        what: The format, for messages.
         compressed: ``True`` for bz2, ``False`` for a raw pickle, ``None`` to sniff the header.
+        max_unpacked: The largest size of the decompressed pickle (default ``max_bytes``).
 
     Returns:
         The unpickled object.
 
     Raises:
-        ValueError: If the file is corrupt or not trusted.
+        ValueError: If the file is too large, not a regular file, corrupt or not trusted.
     """
-    with open(path, "rb") as fh:
-        data = fh.read()
+    data = read_bytes(path, max_bytes, what)
     if compressed is None:
         compressed = data[:3] == b"BZh"
     if compressed:
-        try:
-            data = bz2.decompress(data)
-        except (OSError, ValueError, EOFError) as exc:
-            raise ValueError(f"{path} is corrupt: it is not valid bz2 data ({exc}).") from exc
+        data = bz2_decompress(data, max_bytes if max_unpacked is None else max_unpacked, str(path))
     return loads(data, allowed, str(path))

@@ -2,7 +2,8 @@
 
 A TFRecord file is a sequence of records, each framed as::
 
-    uint64 length (little endian) | uint32 masked_crc32c(length bytes) | data | uint32 masked_crc32c(data)
+    uint64 length (little endian) | uint32 masked_crc32c(length bytes)
+    | data | uint32 masked_crc32c(data)
 
 CRC-32C is the Castagnoli CRC (reflected polynomial ``0x82F63B78``); TensorFlow stores it
 "masked": ``((crc >> 15) | (crc << 17)) + 0xA282EAD8`` (mod ``2**32``).
@@ -91,7 +92,9 @@ def _frame(mm: mmap.mmap | bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
     unpack = struct.Struct("<QI").unpack_from
     while pos < size:
         if pos + 12 > size:
-            raise ValueError(f"{path} is truncated: record {len(starts)} at byte {pos} has an incomplete header.")
+            raise ValueError(
+                f"{path} is truncated: record {len(starts)} at byte {pos} has an incomplete header."
+            )
         length, length_crc = unpack(mm, pos)
         end = pos + 12 + length + 4
         if end > size:
@@ -107,21 +110,27 @@ def _frame(mm: mmap.mmap | bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(starts, dtype=np.int64), np.asarray(lengths, dtype=np.int64)
 
 
-def _check(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, verify_data: bool, path: str) -> str | None:
+def _check(
+    buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, verify_data: bool, path: str
+) -> str | None:
     """The first CRC problem as a message, or ``None`` (returned, not raised, so that no
     traceback keeps a view of the memory map alive)."""
     heads = starts - 12
     stored = buf[heads[:, None] + np.arange(8, 12)].copy().view("<u4").reshape(-1)
     bad = np.flatnonzero(mask(crc32c_many(buf, heads, np.full(len(heads), 8))) != stored)
     if bad.size:
-        return f"{path} is corrupt: the length CRC of record {bad[0]} (byte {heads[bad[0]]}) does not match."
+        return (
+            f"{path} is corrupt: the length CRC of record {bad[0]} (byte {heads[bad[0]]}) "
+            "does not match."
+        )
     if verify_data:
         tails = starts + lengths
         stored = buf[tails[:, None] + np.arange(4)].copy().view("<u4").reshape(-1)
         bad = np.flatnonzero(mask(crc32c_many(buf, starts, lengths)) != stored)
         if bad.size:
             return (
-                f"{path} is corrupt: the data CRC of record {bad[0]} (byte {heads[bad[0]]}) does not match "
+                f"{path} is corrupt: the data CRC of record {bad[0]} (byte {heads[bad[0]]}) does "
+                "not match "
                 f"({bad.size} bad record(s)); pass verify_crc=False to read it anyway."
             )
     return None
@@ -163,4 +172,9 @@ def write_records(path: str | PathLike, records: list[bytes]) -> None:
     with open(path, "wb") as fh:
         for data in records:
             head = struct.pack("<Q", len(data))
-            fh.write(head + struct.pack("<I", mask(crc32c(head))) + data + struct.pack("<I", mask(crc32c(data))))
+            fh.write(
+                head
+                + struct.pack("<I", mask(crc32c(head)))
+                + data
+                + struct.pack("<I", mask(crc32c(data)))
+            )

@@ -62,7 +62,8 @@ class Benchmark:
             arr = np.asarray(values, dtype=np.float64).reshape(-1)
             if arr.shape[0] != n:
                 raise ValueError(
-                    f"Metric column {col!r} of the {name} benchmark has {arr.shape[0]} values for {n} cells."
+                    f"Metric column {col!r} of the {name} benchmark has {arr.shape[0]} values for "
+                    f"{n} cells."
                 )
             arr.setflags(write=False)  # values() hands out the cached array itself
             self._columns[str(col)] = arr
@@ -76,7 +77,8 @@ class Benchmark:
         for row, key in enumerate(keys):
             if key in self._index:
                 raise ValueError(
-                    f"Duplicate cell {key!r} in the {name} benchmark ({self.source or 'in memory'}): "
+                    f"Duplicate cell {key!r} in the {name} benchmark "
+                    f"({self.source or 'in memory'}): "
                     f"rows {self._index[key]} and {row}. Each cell must appear once."
                 )
             self._index[key] = row
@@ -87,14 +89,18 @@ class Benchmark:
             return self.metric
         if metric not in self._columns:
             raise ValueError(
-                f"Unknown metric {metric!r} for the {self.name} benchmark. Available: {list(self.metrics)}."
+                f"Unknown metric {metric!r} for the {self.name} benchmark. Available: "
+                f"{list(self.metrics)}."
             )
         return metric
 
     def _row(self, arch: Any) -> int:
         row = self._index.get(self.space.hash(arch))
         if row is None:
-            raise KeyError(f"Cell {self._describe(arch)} is not in the {self.name} benchmark ({len(self)} cells).")
+            raise KeyError(
+                f"Cell {self._describe(arch)} is not in the {self.name} benchmark ({len(self)} "
+                "cells)."
+            )
         return row
 
     def _describe(self, arch: Any) -> str:

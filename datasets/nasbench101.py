@@ -34,21 +34,28 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from datasets._files import existing, read_csv
+from datasets._files import GiB, check_size, existing, read_csv, read_text
 from datasets._protobuf import DecodeError, decode_model_metrics
 from datasets._tfrecord import read_records
 from datasets.base import Benchmark
 from gnnpred.spaces import get_space
 
 _ORIGIN = (
-    "The official NAS-Bench-101 files are https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord "
+    "The official NAS-Bench-101 files are "
+    "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord "
     "and nasbench_full.tfrecord (see https://github.com/google-research/nasbench); a CSV keyed by "
     "'hash' or a JSON list of {hash, matrix, ops, ...} works too."
 )
+#: Largest accepted files: nasbench_full.tfrecord is about 2 GB; a CSV or JSON table of all
+#: 423,624 cells with every metric stays well under 1 GB.
+_TFRECORD_MAX_BYTES = 4 * GiB
+_TABLE_MAX_BYTES = 1 * GiB
 #: Per-run final-evaluation fields -> metric name prefix.
 _RUN_METRICS = (
-    ("train_accuracy", "train_accuracy"), ("validation_accuracy", "valid_accuracy"),
-    ("test_accuracy", "test_accuracy"), ("training_time", "training_time"),
+    ("train_accuracy", "train_accuracy"),
+    ("validation_accuracy", "valid_accuracy"),
+    ("test_accuracy", "test_accuracy"),
+    ("training_time", "training_time"),
 )
 
 
@@ -94,11 +101,13 @@ def load_nasbench101(
         cells, keys, columns = _read_tfrecord(path, space, verify_crc, verbose)
     if metric is None:
         metric = "valid_accuracy_108" if "valid_accuracy_108" in columns else None
-    return Benchmark("nasbench101", space, cells, columns, metric, keys=keys, dataset="cifar10", source=path)
+    return Benchmark(
+        "nasbench101", space, cells, columns, metric, keys=keys, dataset="cifar10", source=path
+    )
 
 
 def _read_csv(path: Path, space: Any) -> tuple[list, list, dict]:
-    hashes, columns = read_csv(path, "hash")
+    hashes, columns = read_csv(path, "hash", _TABLE_MAX_BYTES, "NAS-Bench-101 CSV table")
     try:
         cells = space.cells_for_hashes(hashes, missing="none")
     except ValueError as exc:
@@ -113,12 +122,15 @@ def _read_csv(path: Path, space: Any) -> tuple[list, list, dict]:
 
 
 def _read_json(path: Path, space: Any) -> tuple[list, list, dict]:
+    text = read_text(path, _TABLE_MAX_BYTES, "NAS-Bench-101 JSON table")
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        rows = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path}: expected a non-empty JSON list of objects with hash, matrix and ops.")
+        raise ValueError(
+            f"{path}: expected a non-empty JSON list of objects with hash, matrix and ops."
+        )
     names = [k for k in rows[0] if k not in ("hash", "matrix", "ops")]
     if not names:
         raise ValueError(f"{path}: the objects have no metric fields besides hash, matrix and ops.")
@@ -134,7 +146,9 @@ def _read_json(path: Path, space: Any) -> tuple[list, list, dict]:
             raise ValueError(f"{path}: entry {i} is invalid: {exc}") from exc
         key = space.hash(cell)
         if str(row.get("hash", "")).lower() != key:
-            raise ValueError(f"{path}: entry {i} says hash {row.get('hash')!r} but its cell hashes to {key!r}.")
+            raise ValueError(
+                f"{path}: entry {i} says hash {row.get('hash')!r} but its cell hashes to {key!r}."
+            )
         cells.append(cell)
         keys.append(key)
     return cells, keys, {k: table[:, j].copy() for j, k in enumerate(names)}
@@ -144,9 +158,19 @@ def _parse_record(raw: bytes) -> tuple[str, int, str, str, dict]:
     module_hash, epochs, adjacency, operations, metrics = json.loads(raw)
     if not isinstance(module_hash, str) or not isinstance(epochs, int):
         raise ValueError(f"hash {module_hash!r} / epochs {epochs!r} have the wrong type")
-    if not isinstance(adjacency, str) or not isinstance(operations, str) or not isinstance(metrics, str):
+    if (
+        not isinstance(adjacency, str)
+        or not isinstance(operations, str)
+        or not isinstance(metrics, str)
+    ):
         raise ValueError("adjacency, operations and metrics must be strings")
-    return module_hash, epochs, adjacency, operations, decode_model_metrics(base64.b64decode(metrics, validate=True))
+    return (
+        module_hash,
+        epochs,
+        adjacency,
+        operations,
+        decode_model_metrics(base64.b64decode(metrics, validate=True)),
+    )
 
 
 def _cell(space: Any, adjacency: str, operations: str, interned: dict) -> Any:
@@ -168,14 +192,19 @@ def _cell(space: Any, adjacency: str, operations: str, interned: dict) -> Any:
     return space.make(matrix=matrix, ops=ops)
 
 
-def _read_tfrecord(path: Path, space: Any, verify_crc: bool, verbose: bool) -> tuple[list, list, dict]:
+def _read_tfrecord(
+    path: Path, space: Any, verify_crc: bool, verbose: bool
+) -> tuple[list, list, dict]:
     row_of: dict[str, int] = {}
     interned: dict[str, tuple] = {}  # many cells share a matrix or an op list: keep one copy
     cells, params = [], []
     run_row, run_epochs = array("q"), array("q")
     run_values = array("d")  # 4 values per run, in _RUN_METRICS order
+    check_size(path, _TFRECORD_MAX_BYTES, "NAS-Bench-101 TFRecord file")
     records = read_records(path, verify_crc=verify_crc)
-    for i, raw in enumerate(tqdm(records, desc="NAS-Bench-101 records", unit="rec", disable=not verbose)):
+    for i, raw in enumerate(
+        tqdm(records, desc="NAS-Bench-101 records", unit="rec", disable=not verbose)
+    ):
         try:
             module_hash, epochs, adjacency, operations, metrics = _parse_record(raw)
             row = row_of.get(module_hash)
@@ -185,8 +214,17 @@ def _read_tfrecord(path: Path, space: Any, verify_crc: bool, verbose: bool) -> t
                 p = metrics["trainable_parameters"]
                 params.append(np.nan if p is None else float(p))
             final = metrics["evaluation_data"][-1] if metrics["evaluation_data"] else {}
-        except (UnicodeDecodeError, json.JSONDecodeError, binascii.Error, DecodeError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: record {i} is not a valid NAS-Bench-101 record: {exc}") from exc
+        except (
+            UnicodeDecodeError,
+            json.JSONDecodeError,
+            binascii.Error,
+            DecodeError,
+            TypeError,
+            ValueError,
+        ) as exc:
+            raise ValueError(
+                f"{path}: record {i} is not a valid NAS-Bench-101 record: {exc}"
+            ) from exc
         run_row.append(row)
         run_epochs.append(epochs)
         run_values.extend(final.get(field, np.nan) for field, _ in _RUN_METRICS)

@@ -35,17 +35,33 @@ from typing import Any
 
 import numpy as np
 
-from datasets._files import existing, read_csv
+from datasets._files import MiB, existing, read_csv
 from datasets._safe_pickle import load_file
 from datasets.base import Benchmark
 from gnnpred.spaces import get_space
 
 #: AnalogNAS-Bench op index -> NAS-Bench-201 op name.
-ANALOG_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+ANALOG_OPS: tuple[str, ...] = (
+    "skip_connect",
+    "none",
+    "nor_conv_3x3",
+    "nor_conv_1x1",
+    "avg_pool_3x3",
+)
 #: Official edge j (1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2) -> position in an AnalogNAS-Bench key.
 _KEY_POSITION: tuple[int, ...] = (0, 1, 3, 2, 4, 5)
-_ANALOG_ACCURACIES = ("baseline_accuracy", "ptq_accuracy", "qat_accuracy", "noisy_accuracy", "analog_accuracy")
+_ANALOG_ACCURACIES = (
+    "baseline_accuracy",
+    "ptq_accuracy",
+    "qat_accuracy",
+    "noisy_accuracy",
+    "analog_accuracy",
+)
 _DRIFT_TIMES = (60, 3600, 86400, 2592000)
+#: Largest accepted files: ``data.anb`` is about 6 MB; a CSV of all 15,625 cells with dozens of
+#: metric columns stays under 20 MB.
+_ANALOG_MAX_BYTES = 64 * MiB
+_CSV_MAX_BYTES = 256 * MiB
 _ANALOG_DRIFTS = tuple(f"{kind}_drift_{t}" for kind in ("baseline", "analog") for t in _DRIFT_TIMES)
 _CSV_ORIGIN = (
     "Give a CSV with an 'arch' column of official NAS-Bench-201 strings and one column per metric, "
@@ -107,9 +123,17 @@ def _number(value: Any, what: str, path: Path) -> float:
 @functools.lru_cache(maxsize=2)
 def _read_analog(path: Path) -> tuple[tuple, tuple, dict[str, np.ndarray]]:
     """Parse ``data.anb`` into ``(cells, keys, columns)`` (cached: the file is 5.6 MB)."""
-    data = load_file(path, _ANALOG_ALLOWED, compressed=False)
+    data = load_file(
+        path,
+        _ANALOG_ALLOWED,
+        max_bytes=_ANALOG_MAX_BYTES,
+        what="AnalogNAS-Bench data.anb file",
+        compressed=False,
+    )
     if not isinstance(data, dict) or not data:
-        raise ValueError(f"{path} is corrupt: expected a dict of architectures, got {type(data).__name__}.")
+        raise ValueError(
+            f"{path} is corrupt: expected a dict of architectures, got {type(data).__name__}."
+        )
     space = get_space("nasbench201")
     cell_of = {_analog_key(c.ops): c for c in space.enumerate()}  # every valid key -> its cell
     names = ("test_accuracy",) + _ANALOG_ACCURACIES[1:] + _ANALOG_DRIFTS
@@ -159,25 +183,39 @@ def load_nasbench201(
     if path is None:
         if dataset not in (None, "cifar10"):
             raise ValueError(
-                f"The embedded NAS-Bench-201 table (AnalogNAS-Bench) has CIFAR-10 only; got dataset={dataset!r}. "
+                "The embedded NAS-Bench-201 table (AnalogNAS-Bench) has CIFAR-10 only; got "
+                f"dataset={dataset!r}. "
                 "Pass path= to an official NAS-Bench-201 / NATS-Bench file for other datasets."
             )
         source = analog_file()
         cells, keys, columns = _read_analog(source)
-        return Benchmark("nasbench201", space, cells, columns, metric or "test_accuracy",
-                         keys=keys, dataset="cifar10", source=source)
-    path = existing(path, _CSV_ORIGIN + " Official files: https://github.com/D-X-Y/NAS-Bench-201 "
-                    "(NAS-Bench-201-v1_1-096897.pth) or https://github.com/D-X-Y/NATS-Bench "
-                    "(NATS-tss-v1_0-3ffb9-simple).")
+        return Benchmark(
+            "nasbench201",
+            space,
+            cells,
+            columns,
+            metric or "test_accuracy",
+            keys=keys,
+            dataset="cifar10",
+            source=source,
+        )
+    path = existing(
+        path,
+        _CSV_ORIGIN + " Official files: https://github.com/D-X-Y/NAS-Bench-201 "
+        "(NAS-Bench-201-v1_1-096897.pth) or https://github.com/D-X-Y/NATS-Bench "
+        "(NATS-tss-v1_0-3ffb9-simple).",
+    )
     if path.suffix.lower() == ".csv":
         return _load_csv(path, space, metric, dataset)
     from datasets._nb201_official import load_official
 
-    return load_official(path, space, metric, dataset=dataset or "cifar10", epochs=epochs, verbose=verbose)
+    return load_official(
+        path, space, metric, dataset=dataset or "cifar10", epochs=epochs, verbose=verbose
+    )
 
 
 def _load_csv(path: Path, space: Any, metric: str | None, dataset: str | None) -> Benchmark:
-    strings, columns = read_csv(path, "arch")
+    strings, columns = read_csv(path, "arch", _CSV_MAX_BYTES, "NAS-Bench-201 CSV table")
     cells = []
     for line, text in enumerate(strings, start=2):
         try:

@@ -86,7 +86,9 @@ def canonical_structures(n: int, max_edges: int = MAX_EDGES) -> tuple[np.ndarray
     """
     m = n * (n - 1) // 2
     codes = np.arange(1 << m, dtype=np.int64)
-    bits = ((codes[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(np.int8)  # [N, m], first pair = top bit
+    bits = ((codes[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(
+        np.int8
+    )  # [N, m], first pair = top bit
     keep = bits.sum(1) <= max_edges
     codes, bits = codes[keep], bits[keep]
     rows, cols = np.triu_indices(n, 1)  # row-major, as structure_codes
@@ -155,7 +157,9 @@ def _hex_pairs(hexes: list[str]) -> np.ndarray:
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 2)
 
 
-def build_table(n_jobs: int | None = None, verbose: bool = True, max_vertices: int = MAX_VERTICES) -> dict:
+def build_table(
+    n_jobs: int | None = None, verbose: bool = True, max_vertices: int = MAX_VERTICES
+) -> dict:
     """Enumerate and hash every unique cell.
 
     Args:
@@ -170,7 +174,12 @@ def build_table(n_jobs: int | None = None, verbose: bool = True, max_vertices: i
     start = time.perf_counter()
     groups = [(as_tuples(m), labs) for m, labs in enumerate_cells(max_vertices)]
     total = sum(len(labs) for _, labs in groups)
-    logger.info("NB101: %d structures, %d cells in %.1fs; hashing", len(groups), total, time.perf_counter() - start)
+    logger.info(
+        "NB101: %d structures, %d cells in %.1fs; hashing",
+        len(groups),
+        total,
+        time.perf_counter() - start,
+    )
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else max(1, int(n_jobs))
     bar = tqdm(total=total, desc="NB101 hashes", unit="cell", disable=not verbose)
     hexes: list[str] = []
@@ -185,7 +194,9 @@ def build_table(n_jobs: int | None = None, verbose: bool = True, max_vertices: i
             bar.update(len(g[1]))
     bar.close()
     num_vertices = np.concatenate([np.full(len(labs), len(m), np.uint8) for m, labs in groups])
-    adjacency = np.concatenate([np.full(len(labs), _padded_code(m), np.uint32) for m, labs in groups])
+    adjacency = np.concatenate(
+        [np.full(len(labs), _padded_code(m), np.uint32) for m, labs in groups]
+    )
     ops = np.full((total, MAX_VERTICES), -1, np.int8)
     hidden = np.array([OP_INDEX[o] for o in HIDDEN_OPS], np.int8)
     pos = 0
@@ -200,7 +211,9 @@ def build_table(n_jobs: int | None = None, verbose: bool = True, max_vertices: i
     keys = keys[order]
     dup = (keys[1:] == keys[:-1]).all(1)
     if dup.any():  # would mean two non-isomorphic cells share a hash
-        logger.warning("NB101: %d hash collisions among enumerated cells; keeping one of each", int(dup.sum()))
+        logger.warning(
+            "NB101: %d hash collisions among enumerated cells; keeping one of each", int(dup.sum())
+        )
     first = np.concatenate([[True], ~dup])
     order, keys = order[first], keys[first]
     logger.info("NB101: %d unique cells in %.1fs", len(keys), time.perf_counter() - start)
@@ -252,14 +265,20 @@ class NB101Table:
         return len(self.hash)
 
     def rows_of(self, hashes: list[str]) -> np.ndarray:
-        """Row of each 32-hex hash, ``-1`` where absent. Raises ``ValueError`` on malformed hashes."""
+        """Row of each 32-hex hash, ``-1`` where absent.
+
+        Raises:
+            ValueError: On a malformed hash.
+        """
         for h in hashes:
             if not isinstance(h, str) or len(h) != 32:
                 raise ValueError(f"A NAS-Bench-101 hash is a 32-character hex string. Got {h!r}.")
         try:
             keys = _hex_pairs([h.lower() for h in hashes])
         except ValueError as exc:
-            raise ValueError(f"NAS-Bench-101 hashes must be hexadecimal; got a bad one among {hashes[:5]!r}...") from exc
+            raise ValueError(
+                f"NAS-Bench-101 hashes must be hexadecimal; got a bad one among {hashes[:5]!r}..."
+            ) from exc
         hi = self.hash[:, 0]
         left = np.searchsorted(hi, keys[:, 0], side="left")
         right = np.searchsorted(hi, keys[:, 0], side="right")
@@ -288,7 +307,10 @@ _LOADED: dict[Path, NB101Table] = {}
 
 
 def load_table(
-    cache_dir: str | os.PathLike | None = None, rebuild: bool = False, n_jobs: int | None = None, verbose: bool = True
+    cache_dir: str | os.PathLike | None = None,
+    rebuild: bool = False,
+    n_jobs: int | None = None,
+    verbose: bool = True,
 ) -> NB101Table:
     """Load the enumeration from the cache, building and saving it first when needed.
 
@@ -308,14 +330,18 @@ def load_table(
     if not rebuild and path.exists():
         try:
             with np.load(path) as data:
-                arrays = {k: data[k] for k in ("hash", "num_vertices", "adjacency", "ops", "version")}
+                arrays = {
+                    k: data[k] for k in ("hash", "num_vertices", "adjacency", "ops", "version")
+                }
             if int(arrays["version"]) != CACHE_VERSION or len(arrays["hash"]) != NUM_CELLS:
                 raise ValueError("unexpected version or size")
         except (OSError, ValueError, KeyError) as exc:
             logger.warning("Ignoring unreadable NB101 cache %s (%s); rebuilding it.", path, exc)
             arrays = None
     if arrays is None:
-        logger.warning("Enumerating the 423,624 NAS-Bench-101 cells once (about a minute); cache: %s", path)
+        logger.warning(
+            "Enumerating the 423,624 NAS-Bench-101 cells once (about a minute); cache: %s", path
+        )
         arrays = build_table(n_jobs=n_jobs, verbose=verbose)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")

@@ -47,20 +47,20 @@ def check_spec(matrix: object, ops: object) -> tuple[np.ndarray, list[str]]:
         The matrix as an ``int64`` array and the ops as a list of str.
 
     Raises:
-        TypeError: If ``ops`` is not a sequence of str or the matrix is not numeric.
-        ValueError: Saying what is wrong (shape, values, backward edge, unknown op, ...).
+        ValueError: Saying what is wrong (ops not a sequence of str, a non-numeric, ragged or
+            non-square matrix, values other than 0/1, a backward edge, an unknown op, ...).
     """
     if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence | np.ndarray):
-        raise TypeError(f"ops must be a sequence of op names. Got {ops!r} instead.")
+        raise ValueError(f"ops must be a sequence of op names. Got {ops!r} instead.")
     ops = [str(o) if isinstance(o, np.str_) else o for o in ops]
     if not all(isinstance(o, str) for o in ops):
-        raise TypeError(f"ops must be op names (str). Got {ops!r} instead.")
+        raise ValueError(f"ops must be op names (str). Got {ops!r} instead.")
     try:
         arr = np.asarray(matrix)
     except ValueError as exc:  # ragged nested lists
         raise ValueError(f"matrix must be a square 0/1 array; {matrix!r} is ragged.") from exc
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"matrix must hold 0/1 numbers. Got {matrix!r} instead.")
+        raise ValueError(f"matrix must hold 0/1 numbers. Got {matrix!r} instead.")
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise ValueError(f"matrix must be square (V x V). Got shape {arr.shape} for {matrix!r}.")
     if not np.isin(arr, (0, 1)).all():
@@ -68,9 +68,13 @@ def check_spec(matrix: object, ops: object) -> tuple[np.ndarray, list[str]]:
     arr = arr.astype(np.int64)
     n = arr.shape[0]
     if n != len(ops):
-        raise ValueError(f"matrix is {n} x {n} but there are {len(ops)} ops ({ops!r}); give one op per vertex.")
+        raise ValueError(
+            f"matrix is {n} x {n} but there are {len(ops)} ops ({ops!r}); give one op per vertex."
+        )
     if n < 2:
-        raise ValueError(f"A cell needs at least an input and an output vertex. Got {n} vertex(es).")
+        raise ValueError(
+            f"A cell needs at least an input and an output vertex. Got {n} vertex(es)."
+        )
     back = np.argwhere(np.tril(arr) != 0)
     if len(back):
         i, j = (int(v) for v in back[0])
@@ -80,12 +84,16 @@ def check_spec(matrix: object, ops: object) -> tuple[np.ndarray, list[str]]:
         )
     for i, op in enumerate(ops):
         if op not in HASH_LABEL:
-            raise ValueError(f"Unknown op {op!r} at vertex {i}. Valid ops: {[INPUT, *HIDDEN_OPS, OUTPUT]}.")
+            raise ValueError(
+                f"Unknown op {op!r} at vertex {i}. Valid ops: {[INPUT, *HIDDEN_OPS, OUTPUT]}."
+            )
     if ops[0] != INPUT or ops[-1] != OUTPUT:
         raise ValueError(f"The first op must be 'input' and the last 'output'. Got {ops!r}.")
     inner = [o for o in ops[1:-1] if o in (INPUT, OUTPUT)]
     if inner:
-        raise ValueError(f"Only the first vertex may be 'input' and the last 'output'. Got {ops!r}.")
+        raise ValueError(
+            f"Only the first vertex may be 'input' and the last 'output'. Got {ops!r}."
+        )
     return arr, ops
 
 
@@ -135,7 +143,9 @@ _SEED_CACHE: dict[tuple[int, int, int], str] = {}
 
 
 #: ``(degrees, neighbours)``: per vertex ``(out_degree, in_degree)`` and ``(ins, outs, vertex)``.
-Program = tuple[tuple[tuple[int, int], ...], tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...]]
+Program = tuple[
+    tuple[tuple[int, int], ...], tuple[tuple[tuple[int, ...], tuple[int, ...], int], ...]
+]
 
 
 def structure_program(matrix: Matrix) -> Program:

@@ -29,7 +29,7 @@ from gnnpred.spaces._nb101_graph import (
 from gnnpred.spaces.base import one_hot
 
 if TYPE_CHECKING:
-    from gnnpred.spaces.nasbench101 import NB101Cell
+    from gnnpred.spaces.nasbench101 import NASBench101Cell
 
 ENCODING_DIM = len(PAIRS) + MAX_VERTICES * len(OP_VOCAB)  # 21 + 35 = 56
 _PAIR_INDEX = {p: k for k, p in enumerate(PAIRS)}
@@ -41,7 +41,11 @@ def problem(matrix: Matrix, ops: tuple[str, ...]) -> str | None:
     if not isinstance(ops, tuple) or not all(isinstance(o, str) for o in ops):
         return f"ops must be a tuple of op names, got {ops!r}"
     n = len(ops)
-    if not isinstance(matrix, tuple) or len(matrix) != n or any(not isinstance(r, tuple) or len(r) != n for r in matrix):
+    if (
+        not isinstance(matrix, tuple)
+        or len(matrix) != n
+        or any(not isinstance(r, tuple) or len(r) != n for r in matrix)
+    ):
         return f"matrix must be a {n} x {n} tuple of tuples (one row and column per op)"
     if not 2 <= n <= MAX_VERTICES:
         return f"it has {n} vertices; NAS-Bench-101 cells have 2 to {MAX_VERTICES}"
@@ -61,10 +65,16 @@ def problem(matrix: Matrix, ops: tuple[str, ...]) -> str | None:
         return f"it has {edges} edges; NAS-Bench-101 allows at most {MAX_EDGES}"
     for v in range(n - 1):  # upper-triangular: a path input -> output through v exists iff
         if not any(matrix[v]):  # every vertex but the output has a successor and
-            return f"vertex {v} has no outgoing edge (not pruned; build cells with make(), which prunes)"
+            return (
+                f"vertex {v} has no outgoing edge (not pruned; build cells with make(), "
+                "which prunes)"
+            )
     for v in range(1, n):  # every vertex but the input has a predecessor
         if not any(row[v] for row in matrix):
-            return f"vertex {v} has no incoming edge (not pruned; build cells with make(), which prunes)"
+            return (
+                f"vertex {v} has no incoming edge (not pruned; build cells with make(), "
+                "which prunes)"
+            )
     return None
 
 
@@ -75,7 +85,7 @@ def edge_list(matrix: Matrix) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
 
 
-def cells_to_batch(archs: Sequence[NB101Cell]) -> Batch:
+def cells_to_batch(archs: Sequence[NASBench101Cell]) -> Batch:
     """Concatenate cells into a PyG :class:`Batch` with array ops (no per-graph ``Data``).
 
     The result equals ``Batch.from_data_list([to_graph(a) for a in archs])``: same ``x``,
@@ -114,10 +124,15 @@ def _adjacency_columns(matrix: Matrix) -> tuple[int, ...]:
     """Encoding columns of the edges of one matrix (7-slot view, output in slot 6)."""
     n = len(matrix)
     slot = [*range(n - 1), MAX_VERTICES - 1]
-    return tuple(_PAIR_INDEX[(slot[i], slot[j])] for i, row in enumerate(matrix) for j, v in enumerate(row) if v)
+    return tuple(
+        _PAIR_INDEX[(slot[i], slot[j])]
+        for i, row in enumerate(matrix)
+        for j, v in enumerate(row)
+        if v
+    )
 
 
-def encode_cells(archs: Sequence[NB101Cell]) -> np.ndarray:
+def encode_cells(archs: Sequence[NASBench101Cell]) -> np.ndarray:
     """``[len(archs), 56]`` float32: 21 adjacency slots then 7 x 5 one-hot ops (7-slot view)."""
     g = len(archs)
     out = np.zeros((g, ENCODING_DIM), np.float32)
@@ -126,9 +141,13 @@ def encode_cells(archs: Sequence[NB101Cell]) -> np.ndarray:
     cols = np.fromiter(itertools.chain.from_iterable(adj), np.int64, count=int(counts.sum()))
     out[np.repeat(np.arange(g), counts), cols] = 1.0
     sizes = np.fromiter((len(a.ops) for a in archs), np.int64, count=g)
-    types = np.fromiter((OP_INDEX[o] for a in archs for o in a.ops), np.int64, count=int(sizes.sum()))
+    types = np.fromiter(
+        (OP_INDEX[o] for a in archs for o in a.ops), np.int64, count=int(sizes.sum())
+    )
     owner = np.repeat(np.arange(g), sizes)
-    pos = np.arange(len(types)) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # vertex index in its cell
+    pos = np.arange(len(types)) - np.repeat(
+        np.cumsum(sizes) - sizes, sizes
+    )  # vertex index in its cell
     slot = np.where(pos == sizes[owner] - 1, MAX_VERTICES - 1, pos)  # the output goes to slot 6
     out[owner, len(PAIRS) + len(OP_VOCAB) * slot + types] = 1.0
     return out

@@ -32,10 +32,6 @@ class SearchSpace(ABC):
     arch_type: type = object
     #: Node types of :meth:`to_graph`, in one-hot column order.
     op_vocab: tuple[str, ...] = ()
-    #: A data-free zero-cost proxy (see :mod:`gnnpred.proxies`) measured to pick good neighbours
-    #: in this space, which searches may use where labels are few (the exploration pick of
-    #: assessor-guided search); ``None`` where no proxy has been shown to help.
-    guide_proxy: str | None = None
 
     # ----------------------------------------------------------------------------- sampling
     @abstractmethod
@@ -77,11 +73,16 @@ class SearchSpace(ABC):
     # ----------------------------------------------------------------------------- identity
     @abstractmethod
     def make(self, **spec: Any) -> Arch:
-        """Build a validated architecture from the benchmark's own spec."""
+        """Build a validated architecture from the benchmark's own spec.
+
+        Subclasses declare the spec as keyword-only arguments (e.g. ``make(*, ops)``), so a
+        missing or misspelt argument is Python's own ``TypeError``; a bad value raises
+        ``ValueError`` saying what is wrong.
+        """
 
     @abstractmethod
-    def hash(self, arch: Arch) -> Hashable:
-        """The key under which the benchmark stores ``arch``."""
+    def hash(self, arch: Arch) -> str:
+        """The key (a str in every space) under which the benchmark stores ``arch``."""
 
     def canonical(self, arch: Arch) -> Arch:
         """A representative of all cells that compute the same function as ``arch``."""
@@ -98,8 +99,12 @@ class SearchSpace(ABC):
     # ----------------------------------------------------------------------------- tensors
     @abstractmethod
     def to_graph(self, arch: Arch) -> Data:
-        """A PyG graph: ``x`` one-hot over :attr:`op_vocab` (float, ``[num_nodes, len(op_vocab)]``),
-        ``edge_index`` (long, ``[2, num_edges]``, directed along the data flow) and ``num_nodes``."""
+        """A PyG graph of ``arch``.
+
+        ``x`` is one-hot over :attr:`op_vocab` (float, ``[num_nodes, len(op_vocab)]``),
+        ``edge_index`` is long, ``[2, num_edges]``, directed along the data flow, and
+        ``num_nodes`` is set.
+        """
 
     def to_batch(self, archs: Sequence[Arch]) -> Batch:
         """Many graphs as one :class:`~torch_geometric.data.Batch` (subclasses vectorise this)."""
@@ -119,29 +124,29 @@ class SearchSpace(ABC):
 
         The parameter count is the simplest zero-cost proxy (Abdelfattah et al., ICLR 2021). This
         default builds each network (tens of milliseconds a cell); spaces that can count in closed
-        form override it (:meth:`has_fast_param_counts`).
+        form override it.
 
         Raises:
             NotImplementedError: If the space has no :meth:`to_network`.
         """
-        return np.array([trainable_parameters(self.to_network(self.canonical(a))) for a in archs], dtype=np.int64)
-
-    @classmethod
-    def has_fast_param_counts(cls) -> bool:
-        """Whether :meth:`param_counts` is computed in closed form (no network is built)."""
-        return cls.param_counts is not SearchSpace.param_counts
+        counts = [trainable_parameters(self.to_network(self.canonical(a))) for a in archs]
+        return np.array(counts, dtype=np.int64)
 
     # ----------------------------------------------------------------------------- helpers
     def check_archs(self, archs: Iterable[Any], what: str = "archs") -> list[Arch]:
         """Validate a collection of user architectures; raise naming the first bad one."""
         if isinstance(archs, (str, bytes)) or not isinstance(archs, Iterable):
-            raise TypeError(f"{what} must be a sequence of {self.name} architectures. Got {type(archs).__name__}.")
+            raise TypeError(
+                f"{what} must be a sequence of {self.name} architectures. "
+                f"Got {type(archs).__name__}."
+            )
         out = list(archs)
         for i, a in enumerate(out):
             if not isinstance(a, self.arch_type):
                 raise TypeError(
                     f"{what}[{i}] is a {type(a).__name__}, not a {self.arch_type.__name__} of the "
-                    f"{self.name} space; build cells with get_space({self.name!r}).make(...) or .from_string(...)."
+                    f"{self.name} space; build cells with get_space({self.name!r}).make(...) "
+                    "or .from_string(...)."
                 )
             self.validate(a)
         return out
@@ -217,35 +222,74 @@ def register_space(name: str) -> Callable[[type[SearchSpace]], type[SearchSpace]
     return deco
 
 
-_ALIASES = {"nb101": "nasbench101", "nb201": "nasbench201", "nasbenchgraph": "nasbench-graph",
-            "nbgraph": "nasbench-graph", "nbg": "nasbench-graph"}
+#: The built-in spaces and the other names each is known by. Names are compared without case,
+#: ``-``, ``_`` or spaces, so ``NAS-Bench-201``, ``nasbench_201`` and ``NB201`` name one space.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "nasbench101": ("nb101",),
+    "nasbench201": ("nb201",),
+    "nasbench-graph": ("nbgraph", "nbg"),
+}
 
 
 def _normalise(name: str) -> str:
-    # "NAS-Bench-201", "nas_bench_201" and "nasbench201" all name the same space.
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+    return "".join(ch for ch in name.lower() if ch not in "-_ ")
+
+
+def resolve_name(name: str) -> str:
+    """The canonical name of a search space or benchmark, from any of its accepted spellings.
+
+    One table serves :func:`get_space`, ``datasets.load`` and the command line, so every entry
+    point accepts the same names: the canonical ones (``nasbench101``, ``nasbench201``,
+    ``nasbench-graph`` and any registered space) and the aliases of :data:`ALIASES`, ignoring
+    case, ``-``, ``_`` and spaces.
+
+    Args:
+        name: A space name, e.g. ``"nb201"`` or ``"NAS-Bench-201"``.
+
+    Returns:
+        The canonical name, e.g. ``"nasbench201"``.
+
+    Raises:
+        TypeError: If ``name`` is not a str.
+        ValueError: If the name is unknown; the message lists the accepted names.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"A space name must be a str. Got {type(name).__name__} ({name!r}).")
+    table = {_normalise(canon): canon for canon in (*ALIASES, *_REGISTRY)}
+    table.update({_normalise(a): canon for canon, aliases in ALIASES.items() for a in aliases})
+    canon = table.get(_normalise(name))
+    if canon is None:
+        raise ValueError(f"Unknown search space or benchmark {name!r}. {accepted_names()}")
+    return canon
+
+
+def accepted_names() -> str:
+    """One sentence listing the names :func:`resolve_name` accepts (for error messages)."""
+    names = [
+        f"{canon} (or {', '.join(ALIASES[canon])})" if ALIASES.get(canon) else canon
+        for canon in dict.fromkeys([*ALIASES, *sorted(_REGISTRY)])
+    ]
+    return f"Accepted names: {'; '.join(names)}; case, '-' and '_' do not matter."
 
 
 def get_space(name: str, **kwargs: Any) -> SearchSpace:
     """Return a search space by name.
 
     Args:
-        name: ``"nasbench101"``, ``"nasbench201"`` or ``"nasbench-graph"`` (aliases such as
-            ``"nb201"`` work too).
-        **kwargs: Passed to the space's constructor (e.g. ``op_set="proteins"`` for NAS-Bench-Graph's
-            proteins op set).
+        name: ``"nasbench101"``, ``"nasbench201"``, ``"nasbench-graph"``, a registered space,
+            or an alias (see :func:`resolve_name`).
+        **kwargs: Passed to the space's constructor (e.g. ``op_set="proteins"`` for
+            NAS-Bench-Graph's proteins op set).
 
     Returns:
         A search space instance.
 
     Raises:
-        ValueError: If the name is unknown.
+        ValueError: If the name is unknown (the message lists the accepted names).
     """
-    norm = _normalise(name)
-    by_norm = {_normalise(k): k for k in _REGISTRY}
-    key = _ALIASES.get(norm, by_norm.get(norm))
-    if key not in _REGISTRY:
-        raise ValueError(f"Unknown search space {name!r}. Available: {sorted(_REGISTRY)}.")
+    key = resolve_name(name)
+    if key not in _REGISTRY:  # a built-in name whose module was not imported
+        raise ValueError(f"The search space {key!r} is not registered. {accepted_names()}")
     return _REGISTRY[key](**kwargs)
 
 

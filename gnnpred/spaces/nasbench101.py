@@ -41,14 +41,14 @@ from gnnpred.spaces._nb101_graph import (
 from gnnpred.spaces._nb101_tensors import cells_to_batch, edge_list, encode_cells, problem
 from gnnpred.spaces.base import SearchSpace, one_hot, register_space
 
-__all__ = ["NB101Cell", "NASBench101Space", "HIDDEN_OPS", "OP_VOCAB"]
+__all__ = ["NASBench101Cell", "NASBench101Space", "HIDDEN_OPS", "OP_VOCAB"]
 
 _ROWS = np.array([p[0] for p in PAIRS])
 _COLS = np.array([p[1] for p in PAIRS])
 
 
 @dataclass(frozen=True)
-class NB101Cell:
+class NASBench101Cell:
     """A pruned NAS-Bench-101 cell.
 
     Build cells with ``NASBench101Space().make(matrix=..., ops=...)`` or ``.from_string(...)``,
@@ -81,16 +81,16 @@ class NB101Cell:
         return module_hash(self.matrix, self.ops)
 
     @classmethod
-    def _trusted(cls, matrix: Matrix, ops: tuple[str, ...]) -> NB101Cell:
+    def _trusted(cls, matrix: Matrix, ops: tuple[str, ...]) -> NASBench101Cell:
         """A cell known to be valid (built by the space itself): validation is skipped later."""
         cell = cls(matrix, ops)
         cell.__dict__["_problem"] = None
         return cell
 
 
-def _table_cell(table: NB101Table, row: int) -> NB101Cell:
+def _table_cell(table: NB101Table, row: int) -> NASBench101Cell:
     """Row ``row`` of the enumeration as a cell, its hash already known."""
-    cell = NB101Cell._trusted(*table.cell_args(row))
+    cell = NASBench101Cell._trusted(*table.cell_args(row))
     cell.__dict__["_hash"] = table.hex(row)
     return cell
 
@@ -117,26 +117,30 @@ class NASBench101Space(SearchSpace):
         torch.Size([3, 5])
     """
 
-    arch_type = NB101Cell
+    arch_type = NASBench101Cell
     op_vocab = OP_VOCAB
 
     def __init__(self, cache_dir: str | os.PathLike | None = None) -> None:
         self.cache_dir = cache_dir
 
     # ----------------------------------------------------------------------------- sampling
-    def sample(self, rng: np.random.Generator) -> NB101Cell:
+    def sample(self, rng: np.random.Generator) -> NASBench101Cell:
         """Draw a cell as the paper's random search does: each of the 21 upper-triangular
         entries of a 7 x 7 matrix is 1 with probability 1/2 and each interior op is uniform;
         draws are repeated until the pruned cell is valid."""
         while True:
             mat = np.zeros((MAX_VERTICES, MAX_VERTICES), np.int64)
             mat[_ROWS, _COLS] = rng.integers(0, 2, size=len(PAIRS))
-            ops = [INPUT, *(HIDDEN_OPS[i] for i in rng.integers(0, 3, size=MAX_VERTICES - 2)), OUTPUT]
+            ops = [
+                INPUT,
+                *(HIDDEN_OPS[i] for i in rng.integers(0, 3, size=MAX_VERTICES - 2)),
+                OUTPUT,
+            ]
             cell = self._try(mat, ops)
             if cell is not None:
                 return cell
 
-    def sample_unique(self, n: int, rng: np.random.Generator) -> list[NB101Cell]:
+    def sample_unique(self, n: int, rng: np.random.Generator) -> list[NASBench101Cell]:
         """Draw ``n`` distinct cells uniformly from the 423,624 unique ones (their canonical
         forms; uses the cached enumeration). Unlike :meth:`sample`, small cells are not
         over-represented.
@@ -147,9 +151,13 @@ class NASBench101Space(SearchSpace):
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 0 <= n <= NUM_CELLS:
             raise ValueError(f"n must be an int between 0 and {NUM_CELLS}. Got {n!r} instead.")
         table = self.table()
-        return [_table_cell(table, int(r)) for r in rng.choice(len(table), size=int(n), replace=False)]
+        return [
+            _table_cell(table, int(r)) for r in rng.choice(len(table), size=int(n), replace=False)
+        ]
 
-    def mutate(self, arch: NB101Cell, rng: np.random.Generator, mutation_rate: float = 1.0) -> NB101Cell:
+    def mutate(
+        self, arch: NASBench101Cell, rng: np.random.Generator, mutation_rate: float = 1.0
+    ) -> NASBench101Cell:
         """Mutate as the paper's regularized evolution: on the 7-vertex view of ``arch`` (extra
         vertices, unconnected, with random ops, inserted before the output), flip each of the 21
         edge slots with probability ``mutation_rate / 7`` and change each interior op to another
@@ -170,15 +178,21 @@ class NASBench101Space(SearchSpace):
             flip = rng.random(len(PAIRS)) < mutation_rate / MAX_VERTICES
             mat[_ROWS[flip], _COLS[flip]] ^= 1
             ops = list(base_ops)
-            for v in np.flatnonzero(rng.random(MAX_VERTICES - 2) < mutation_rate / (MAX_VERTICES - 2)) + 1:
+            for v in (
+                np.flatnonzero(rng.random(MAX_VERTICES - 2) < mutation_rate / (MAX_VERTICES - 2))
+                + 1
+            ):
                 others = [o for o in HIDDEN_OPS if o != ops[v]]
                 ops[v] = others[int(rng.integers(len(others)))]
             cell = self._try(mat, ops)
             if cell is not None and cell._hash != own:
                 return cell
-        raise RuntimeError(f"No valid different mutation of {arch!r} found; mutation_rate={mutation_rate} is too small.")
+        raise RuntimeError(
+            f"No valid different mutation of {arch!r} found; mutation_rate={mutation_rate} is too "
+            "small."
+        )
 
-    def neighbours(self, arch: NB101Cell) -> list[NB101Cell]:
+    def neighbours(self, arch: NASBench101Cell) -> list[NASBench101Cell]:
         """Valid cells one edge flip (21 slots of the 7-vertex view) or one interior op change
         away, pruned, one per hash, without ``arch``'s own hash; edge flips first, then ops."""
         self.validate(arch)
@@ -205,15 +219,16 @@ class NASBench101Space(SearchSpace):
 
     # ----------------------------------------------------------------------------- validity
     def validate(self, arch: Any) -> None:
-        """Check that ``arch`` is a valid, pruned :class:`NB101Cell`.
+        """Check that ``arch`` is a valid, pruned :class:`NASBench101Cell`.
 
         Raises:
-            TypeError: If ``arch`` is not an ``NB101Cell``.
+            TypeError: If ``arch`` is not an ``NASBench101Cell``.
             ValueError: Saying what is wrong (shape, backward edge, op, size, not pruned).
         """
-        if not isinstance(arch, NB101Cell):
+        if not isinstance(arch, NASBench101Cell):
             raise TypeError(
-                f"Expected an NB101Cell, got {type(arch).__name__} ({arch!r}); build one with "
+                f"Expected a NASBench101Cell, got {type(arch).__name__} ({arch!r}); build one "
+                "with "
                 "NASBench101Space().make(matrix=..., ops=...) or .from_string(...)."
             )
         try:
@@ -221,9 +236,9 @@ class NASBench101Space(SearchSpace):
         except TypeError:  # unhashable contents
             msg = f"matrix and ops must be tuples of ints / op names, got {arch!r}"
         if msg is not None:
-            raise ValueError(f"Invalid NB101Cell {arch!r}: {msg}.")
+            raise ValueError(f"Invalid NASBench101Cell {arch!r}: {msg}.")
 
-    def enumerate(self) -> Iterator[NB101Cell]:
+    def enumerate(self) -> Iterator[NASBench101Cell]:
         """Yield all 423,624 unique cells (their canonical forms, in hash order).
 
         The first call enumerates the space (about a minute on 2 cores) and caches it on disk;
@@ -248,7 +263,7 @@ class NASBench101Space(SearchSpace):
         """
         return load_table(self.cache_dir, rebuild=rebuild, verbose=verbose)
 
-    def cell_for_hash(self, hash_: str) -> NB101Cell:
+    def cell_for_hash(self, hash_: str) -> NASBench101Cell:
         """The canonical cell with an official module hash.
 
         Raises:
@@ -257,7 +272,9 @@ class NASBench101Space(SearchSpace):
         """
         return self.cells_for_hashes([hash_])[0]
 
-    def cells_for_hashes(self, hashes: Sequence[str], missing: str = "raise") -> list[NB101Cell | None]:
+    def cells_for_hashes(
+        self, hashes: Sequence[str], missing: str = "raise"
+    ) -> list[NASBench101Cell | None]:
         """Bulk :meth:`cell_for_hash` (a binary search in the cached enumeration).
 
         Args:
@@ -283,7 +300,7 @@ class NASBench101Space(SearchSpace):
         return [_table_cell(table, int(r)) if r >= 0 else None for r in rows]
 
     # ----------------------------------------------------------------------------- identity
-    def make(self, matrix: Any = None, ops: Sequence[str] | None = None, **extra: Any) -> NB101Cell:
+    def make(self, *, matrix: Any, ops: Sequence[str]) -> NASBench101Cell:
         """Build a validated, pruned cell from the benchmark's ``ModelSpec`` arguments.
 
         Args:
@@ -292,45 +309,51 @@ class NASBench101Space(SearchSpace):
             ops: ``V`` op names, ``"input"`` first and ``"output"`` last.
 
         Returns:
-            The cell with vertices not on an input -> output path removed.
+            The cell with vertices not on an input -> output path removed (as the official
+            ``ModelSpec`` prunes them).
 
         Raises:
-            TypeError: If an argument is missing or of the wrong type, or others are given.
+            TypeError: If an argument is missing or another keyword is given (Python's check).
             ValueError: If the spec is invalid (saying why), including after pruning.
         """
-        if extra:
-            raise TypeError(f"NASBench101Space.make takes only matrix= and ops=; got unexpected {sorted(extra)}.")
-        if matrix is None or ops is None:
-            raise TypeError("NASBench101Space.make needs both matrix= and ops=.")
         mat, names = check_spec(matrix, ops)
         pruned = prune(mat, names)
         if pruned is None:
-            raise ValueError(f"No path from input to output in the cell matrix={mat.tolist()}, ops={names}.")
+            raise ValueError(
+                f"No path from input to output in the cell matrix={mat.tolist()}, ops={names}."
+            )
         why = size_problem(pruned[0])
         if why is not None:
             raise ValueError(f"Invalid cell matrix={mat.tolist()}, ops={names}: {why}.")
-        return NB101Cell._trusted(as_tuples(pruned[0]), tuple(pruned[1]))
+        return NASBench101Cell._trusted(as_tuples(pruned[0]), tuple(pruned[1]))
 
-    def hash(self, arch: NB101Cell) -> str:
-        """The official 32-hex module hash (``graph_util.hash_module``); isomorphic cells share it."""
+    def hash(self, arch: NASBench101Cell) -> str:
+        """The official 32-hex module hash (``graph_util.hash_module``).
+
+        Isomorphic cells share it, as they share one entry of the benchmark.
+        """
         self.validate(arch)
         return arch._hash
 
-    def canonical(self, arch: NB101Cell) -> NB101Cell:
+    def canonical(self, arch: NASBench101Cell) -> NASBench101Cell:
         """The representative of ``arch``'s isomorphism class (the same for every cell with
         its hash), as yielded by :meth:`enumerate`: interior vertices reordered to the
         smallest upper-triangular adjacency code, ties broken by the smallest op code."""
         self.validate(arch)
         matrix, ops = canonical_form(arch.matrix, arch.ops)
-        return arch if (matrix, ops) == (arch.matrix, arch.ops) else NB101Cell._trusted(matrix, ops)
+        return (
+            arch
+            if (matrix, ops) == (arch.matrix, arch.ops)
+            else NASBench101Cell._trusted(matrix, ops)
+        )
 
-    def to_string(self, arch: NB101Cell) -> str:
+    def to_string(self, arch: NASBench101Cell) -> str:
         """``"<row>|<row>|...;<op>,<op>,..."`` (see the class docstring)."""
         self.validate(arch)
         rows = "|".join("".join(str(v) for v in row) for row in arch.matrix)
         return f"{rows};{','.join(arch.ops)}"
 
-    def from_string(self, text: str) -> NB101Cell:
+    def from_string(self, text: str) -> NASBench101Cell:
         """Parse :meth:`to_string` output (unpruned matrices are accepted and pruned).
 
         Raises:
@@ -352,7 +375,7 @@ class NASBench101Space(SearchSpace):
             raise ValueError(f"Bad NB101 string {text!r}: {exc}") from exc
 
     # ----------------------------------------------------------------------------- tensors
-    def to_graph(self, arch: NB101Cell) -> Data:
+    def to_graph(self, arch: NASBench101Cell) -> Data:
         """One node per vertex (``x`` one-hot over :data:`OP_VOCAB`), edges along the matrix."""
         self.validate(arch)
         return Data(
@@ -361,7 +384,7 @@ class NASBench101Space(SearchSpace):
             num_nodes=len(arch.ops),
         )
 
-    def to_batch(self, archs: Sequence[NB101Cell]) -> Batch:
+    def to_batch(self, archs: Sequence[NASBench101Cell]) -> Batch:
         """All graphs as one batch, built with array ops (same result as ``Batch.from_data_list``).
 
         Raises:
@@ -372,14 +395,14 @@ class NASBench101Space(SearchSpace):
             raise ValueError("to_batch needs at least one architecture; got an empty sequence.")
         return cells_to_batch(archs)
 
-    def encode(self, archs: Sequence[NB101Cell]) -> np.ndarray:
+    def encode(self, archs: Sequence[NASBench101Cell]) -> np.ndarray:
         """Flat features ``[len(archs), 56]`` float32 on a 7-slot view: vertex ``v < V - 1`` in
         slot ``v``, the output in slot 6, unused slots empty. Columns ``0..20``: adjacency of
         the slots ``(i, j)``, ``i < j``, row-major ``(0,1), (0,2), ..., (5,6)``; columns
         ``21 + 5 * s + k``: slot ``s`` has op ``OP_VOCAB[k]``."""
         return encode_cells(self.check_archs(archs))
 
-    def to_network(self, arch: NB101Cell, **kwargs: Any) -> torch.nn.Module:
+    def to_network(self, arch: NASBench101Cell, **kwargs: Any) -> torch.nn.Module:
         """A real NAS-Bench-101 network (``gnnpred.networks.nasbench101.NB101Network``)."""
         self.validate(arch)
         from gnnpred.networks.nasbench101 import NB101Network
@@ -388,15 +411,15 @@ class NASBench101Space(SearchSpace):
 
     # ----------------------------------------------------------------------------- helpers
     @staticmethod
-    def _try(mat: np.ndarray, ops: list[str]) -> NB101Cell | None:
+    def _try(mat: np.ndarray, ops: list[str]) -> NASBench101Cell | None:
         """The pruned cell of a well-formed 7-vertex spec, or ``None`` if it is invalid."""
         pruned = prune(mat, ops)
         if pruned is None or size_problem(pruned[0]) is not None:
             return None
-        return NB101Cell._trusted(as_tuples(pruned[0]), tuple(pruned[1]))
+        return NASBench101Cell._trusted(as_tuples(pruned[0]), tuple(pruned[1]))
 
     @staticmethod
-    def _padded(arch: NB101Cell, fill: list[str]) -> tuple[np.ndarray, list[str]]:
+    def _padded(arch: NASBench101Cell, fill: list[str]) -> tuple[np.ndarray, list[str]]:
         """7-vertex view: vertices ``0..V-2`` in place, the output at 6, ``fill`` ops between."""
         n = len(arch.ops)
         slots = [*range(n - 1), MAX_VERTICES - 1]
@@ -406,4 +429,3 @@ class NASBench101Space(SearchSpace):
         for v, s in enumerate(slots):
             ops[s] = arch.ops[v]
         return mat, ops
-

@@ -4,7 +4,13 @@ Paper: Dong & Yang, "NAS-Bench-201: Extending the Scope of Reproducible Neural A
 Search", ICLR 2020 (https://arxiv.org/abs/2001.00326).
 
 Edges are kept in the official order ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2``; node 0 is the cell
-input and node 3 its output. All ``5**6 = 15,625`` cells are distinct benchmark entries.
+input and node 3 its output. All ``5**6 = 15,625`` cells are distinct benchmark entries, so
+:meth:`NASBench201Space.hash` is the official string itself. Many of them compute the same
+network (an edge cut off by ``none`` edges does nothing): :meth:`NASBench201Space.canonical`
+maps those to one representative so that a search can avoid paying twice for one network.
+
+For a GNN the cell is drawn with its operations on nodes (as arch2vec does): every cell then
+has the same 8-node graph and differs only in node features, which batches cheaply.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ _OP_SET = frozenset(OPS)
 
 
 @dataclass(frozen=True)
-class NB201Cell:
+class NASBench201Cell:
     """A NAS-Bench-201 cell: the operation on each of the six edges, in the official edge order.
 
     Build cells with ``NASBench201Space().make(ops=[...])`` or ``.from_string(...)``, which
@@ -94,9 +100,12 @@ def _param_table() -> tuple[np.ndarray, int]:
     from gnnpred.networks.nasbench201 import NB201Network, _make_op
 
     net = NB201Network(("none",) * NUM_EDGES)
-    outside = trainable_parameters(net)  # stem, reductions, last BN, classifier: every cell is empty
+    # stem, reductions, last BN and classifier: every cell of the all-none network is empty
+    outside = trainable_parameters(net)
     widths = [m.channels for m in net.cells if hasattr(m, "channels")]
-    per_op = np.array([sum(trainable_parameters(_make_op(op, c)) for c in widths) for op in OPS], dtype=np.int64)
+    per_op = np.array(
+        [sum(trainable_parameters(_make_op(op, c)) for c in widths) for op in OPS], dtype=np.int64
+    )
     return per_op, outside
 
 
@@ -113,33 +122,31 @@ class NASBench201Space(SearchSpace):
 
     Example:
         >>> space = NASBench201Space()
-        >>> cell = space.from_string("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
+        >>> cell = space.from_string(
+        ...     "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
+        ... )
         >>> space.to_graph(cell).x.shape
         torch.Size([8, 7])
     """
 
-    arch_type = NB201Cell
+    arch_type = NASBench201Cell
     op_vocab = ("input", *OPS, "output")
-    #: On CIFAR-10 cells of 93.5-94.2% accuracy, synflow's favourite neighbour improves on the cell
-    #: 69% of the time (the parameter count's 55%, a random neighbour 18%;
-    #: ``benchmarks/proxies.py --neighbours 200``).
-    guide_proxy = "synflow"
     ops = OPS
     edges = EDGES
 
     # ----------------------------------------------------------------------------- sampling
-    def sample(self, rng: np.random.Generator) -> NB201Cell:
+    def sample(self, rng: np.random.Generator) -> NASBench201Cell:
         """Draw one cell uniformly from the 15,625."""
         return self._from_indices(rng.integers(0, len(OPS), size=NUM_EDGES))
 
-    def sample_many(self, n: int, rng: np.random.Generator) -> list[NB201Cell]:
+    def sample_many(self, n: int, rng: np.random.Generator) -> list[NASBench201Cell]:
         """Draw ``n`` cells uniformly with replacement (vectorised)."""
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
         codes = rng.integers(0, len(OPS), size=(int(n), NUM_EDGES))
         return [self._from_indices(row) for row in codes]
 
-    def mutate(self, arch: NB201Cell, rng: np.random.Generator) -> NB201Cell:
+    def mutate(self, arch: NASBench201Cell, rng: np.random.Generator) -> NASBench201Cell:
         """Change the op of one random edge to a different random op."""
         self.validate(arch)
         edge = int(rng.integers(NUM_EDGES))
@@ -147,34 +154,36 @@ class NASBench201Space(SearchSpace):
         new = (current + 1 + int(rng.integers(len(OPS) - 1))) % len(OPS)
         ops = list(arch.ops)
         ops[edge] = OPS[new]
-        return NB201Cell(tuple(ops))
+        return NASBench201Cell(tuple(ops))
 
-    def neighbours(self, arch: NB201Cell) -> list[NB201Cell]:
+    def neighbours(self, arch: NASBench201Cell) -> list[NASBench201Cell]:
         """The 24 cells differing from ``arch`` in exactly one edge (edge-major, op order)."""
         self.validate(arch)
         out = []
         for edge in range(NUM_EDGES):
             for op in OPS:
                 if op != arch.ops[edge]:
-                    out.append(NB201Cell(arch.ops[:edge] + (op,) + arch.ops[edge + 1 :]))
+                    out.append(NASBench201Cell(arch.ops[:edge] + (op,) + arch.ops[edge + 1 :]))
         return out
 
     # ----------------------------------------------------------------------------- validity
     def validate(self, arch: Any) -> None:
-        """Check that ``arch`` is an :class:`NB201Cell` with six known edge ops.
+        """Check that ``arch`` is an :class:`NASBench201Cell` with six known edge ops.
 
         Raises:
-            TypeError: If ``arch`` is not an ``NB201Cell`` or its ops are not a tuple of str.
+            TypeError: If ``arch`` is not an ``NASBench201Cell`` or its ops are not a tuple of str.
             ValueError: If there are not six ops or an op is unknown.
         """
-        if not isinstance(arch, NB201Cell):
+        if not isinstance(arch, NASBench201Cell):
             raise TypeError(
-                f"Expected an NB201Cell, got {type(arch).__name__} ({arch!r}); build one with "
+                f"Expected a NASBench201Cell, got {type(arch).__name__} ({arch!r}); build one with "
                 "NASBench201Space().make(ops=[...]) or .from_string('|op~0|+|op~0|op~1|+|...|')."
             )
         ops = arch.ops
         if not isinstance(ops, tuple) or not all(isinstance(o, str) for o in ops):
-            raise TypeError(f"NB201Cell.ops must be a tuple of op names (str). Got {ops!r} instead.")
+            raise TypeError(
+                f"NASBench201Cell.ops must be a tuple of op names (str). Got {ops!r} instead."
+            )
         if len(ops) != NUM_EDGES:
             raise ValueError(
                 f"An NB201 cell has {NUM_EDGES} edge ops (edges 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, "
@@ -184,41 +193,45 @@ class NASBench201Space(SearchSpace):
         if bad:
             raise ValueError(f"Unknown NB201 op(s) {bad!r} in {ops!r}. Valid ops: {list(OPS)}.")
 
-    def enumerate(self) -> Iterator[NB201Cell]:
+    def enumerate(self) -> Iterator[NASBench201Cell]:
         """Yield all 15,625 cells: ``itertools.product`` over the ops in :data:`OPS` order."""
         for ops in itertools.product(OPS, repeat=NUM_EDGES):
-            yield NB201Cell(ops)
+            yield NASBench201Cell(ops)
 
     def __len__(self) -> int:
         return len(OPS) ** NUM_EDGES
 
     # ----------------------------------------------------------------------------- identity
-    def make(self, ops: Sequence[str] | None = None, **extra: Any) -> NB201Cell:
-        """Build a validated cell.
+    def make(self, *, ops: Sequence[str]) -> NASBench201Cell:
+        """Build a validated cell from its six edge ops.
 
         Args:
-            ops: The six edge op names in official edge order.
+            ops: The six edge op names in official edge order (``1<-0, 2<-0, 2<-1, 3<-0,
+                3<-1, 3<-2``), each one of :data:`OPS`.
 
         Returns:
             The cell.
 
         Raises:
-            TypeError: If ``ops`` is missing, not a sequence, or other keywords are given.
-            ValueError: If the ops are invalid.
+            TypeError: If ``ops`` is missing or another keyword is given (Python's own check).
+            ValueError: If ``ops`` is not a sequence of six known op names (saying which).
         """
-        if extra:
-            raise TypeError(f"NASBench201Space.make takes only ops=; got unexpected {sorted(extra)}.")
-        if ops is None or isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence | np.ndarray):
-            raise TypeError(f"ops must be a sequence of {NUM_EDGES} op names. Got {ops!r} instead.")
-        cell = NB201Cell(tuple(str(o) if isinstance(o, np.str_) else o for o in ops))
-        self.validate(cell)
+        if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence | np.ndarray):
+            raise ValueError(
+                f"ops must be a sequence of {NUM_EDGES} op names. Got {ops!r} instead."
+            )
+        cell = NASBench201Cell(tuple(str(o) if isinstance(o, np.str_) else o for o in ops))
+        try:
+            self.validate(cell)
+        except TypeError as exc:  # a non-str op: a bad value of ops
+            raise ValueError(str(exc)) from None
         return cell
 
-    def hash(self, arch: NB201Cell) -> str:
+    def hash(self, arch: NASBench201Cell) -> str:
         """The official string (the benchmark key; every one of the 15,625 cells is distinct)."""
         return self.to_string(arch)
 
-    def canonical(self, arch: NB201Cell) -> NB201Cell:
+    def canonical(self, arch: NASBench201Cell) -> NASBench201Cell:
         """One representative of the cells computing the same function as ``arch``.
 
         Two rules, applied in this order:
@@ -249,21 +262,24 @@ class NASBench201Space(SearchSpace):
         for (s, t), ok in reversed(list(zip(EDGES, live, strict=True))):
             if ok and t in bwd:
                 bwd.add(s)
-        ops = [o if ok and s in fwd and t in bwd else "none" for (s, t), o, ok in zip(EDGES, arch.ops, live, strict=True)]
+        ops = [
+            o if ok and s in fwd and t in bwd else "none"
+            for (s, t), o, ok in zip(EDGES, arch.ops, live, strict=True)
+        ]
         if ops[2] == "none":
             swapped = [ops[1], ops[0], ops[2], ops[3], ops[5], ops[4]]
             if [_OP_INDEX[o] for o in swapped] < [_OP_INDEX[o] for o in ops]:
                 ops = swapped
         out = tuple(ops)
-        return arch if out == arch.ops else NB201Cell(out)
+        return arch if out == arch.ops else NASBench201Cell(out)
 
-    def to_string(self, arch: NB201Cell) -> str:
+    def to_string(self, arch: NASBench201Cell) -> str:
         """The official string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
         self.validate(arch)
         o = arch.ops
         return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
 
-    def from_string(self, text: str) -> NB201Cell:
+    def from_string(self, text: str) -> NASBench201Cell:
         """Parse the official string.
 
         Raises:
@@ -282,22 +298,30 @@ class NASBench201Space(SearchSpace):
                 raise ValueError(f"Bad NB201 string {text!r}: {hint}.")
             tokens = part[1:-1].split("|")
             if len(tokens) != target:
-                raise ValueError(f"Bad NB201 string {text!r}: node {target} needs {target} inputs; {hint}.")
+                raise ValueError(
+                    f"Bad NB201 string {text!r}: node {target} needs {target} inputs; {hint}."
+                )
             for source, tok in enumerate(tokens):
                 op, sep, src = tok.partition("~")
                 if not sep or src != str(source):
-                    raise ValueError(f"Bad NB201 string {text!r}: token {tok!r} should be 'op~{source}'.")
+                    raise ValueError(
+                        f"Bad NB201 string {text!r}: token {tok!r} should be 'op~{source}'."
+                    )
                 if op not in _OP_SET:
-                    raise ValueError(f"Bad NB201 string {text!r}: unknown op {op!r}; valid ops: {list(OPS)}.")
+                    raise ValueError(
+                        f"Bad NB201 string {text!r}: unknown op {op!r}; valid ops: {list(OPS)}."
+                    )
                 ops.append(op)
-        return NB201Cell(tuple(ops))
+        return NASBench201Cell(tuple(ops))
 
     # ----------------------------------------------------------------------------- tensors
-    def op_indices(self, archs: Sequence[NB201Cell]) -> np.ndarray:
+    def op_indices(self, archs: Sequence[NASBench201Cell]) -> np.ndarray:
         """Op codes (indices into :data:`OPS`) of each edge, ``[len(archs), 6]`` int64."""
         archs = self.check_archs(archs)
         out = np.fromiter(
-            (_OP_INDEX[o] for a in archs for o in a.ops), dtype=np.int64, count=len(archs) * NUM_EDGES
+            (_OP_INDEX[o] for a in archs for o in a.ops),
+            dtype=np.int64,
+            count=len(archs) * NUM_EDGES,
         )
         return out.reshape(len(archs), NUM_EDGES)
 
@@ -305,10 +329,15 @@ class NASBench201Space(SearchSpace):
         """``[n, 8]`` indices into :attr:`op_vocab` (input, six ops shifted by one, output)."""
         n = codes.shape[0]
         return np.concatenate(
-            [np.zeros((n, 1), np.int64), codes + 1, np.full((n, 1), len(self.op_vocab) - 1, np.int64)], axis=1
+            [
+                np.zeros((n, 1), np.int64),
+                codes + 1,
+                np.full((n, 1), len(self.op_vocab) - 1, np.int64),
+            ],
+            axis=1,
         )
 
-    def to_graph(self, arch: NB201Cell) -> Data:
+    def to_graph(self, arch: NASBench201Cell) -> Data:
         """The 8-node op-on-node graph described in the class docstring."""
         types = self._node_types(self.op_indices([arch]))[0]
         return Data(
@@ -317,19 +346,19 @@ class NASBench201Space(SearchSpace):
             num_nodes=int(_TEMPLATE_NODES),
         )
 
-    def to_batch(self, archs: Sequence[NB201Cell]) -> Batch:
-        """All graphs as one batch, built with array ops (same result as ``Batch.from_data_list``)."""
+    def to_batch(self, archs: Sequence[NASBench201Cell]) -> Batch:
+        """All graphs as one batch, built with array ops (equal to ``Batch.from_data_list``)."""
         codes = self.op_indices(archs)
         if len(codes) == 0:
             raise ValueError("to_batch needs at least one architecture; got an empty sequence.")
         return fixed_structure_batch(self._node_types(codes), _TEMPLATE_EDGES, len(self.op_vocab))
 
-    def encode(self, archs: Sequence[NB201Cell]) -> np.ndarray:
+    def encode(self, archs: Sequence[NASBench201Cell]) -> np.ndarray:
         """One-hot op of each edge, ``[len(archs), 30]`` float32 (edge-major, ops in OPS order)."""
         codes = self.op_indices(archs)
         return np.eye(len(OPS), dtype=np.float32)[codes].reshape(len(codes), NUM_EDGES * len(OPS))
 
-    def param_counts(self, archs: Sequence[NB201Cell]) -> np.ndarray:
+    def param_counts(self, archs: Sequence[NASBench201Cell]) -> np.ndarray:
         """Trainable parameters of ``to_network(canonical(arch))``, ``[len(archs)]`` int64.
 
         Closed form, with no network built: the default network's parameters outside the cells
@@ -340,12 +369,12 @@ class NASBench201Space(SearchSpace):
         codes = self.op_indices([self.canonical(a) for a in self.check_archs(archs)])
         return table[1] + table[0][codes].sum(1)
 
-    def to_network(self, arch: NB201Cell, **kwargs: Any) -> torch.nn.Module:
+    def to_network(self, arch: NASBench201Cell, **kwargs: Any) -> torch.nn.Module:
         """A real NAS-Bench-201 network (``gnnpred.networks.nasbench201.NB201Network``)."""
         self.validate(arch)
         from gnnpred.networks.nasbench201 import NB201Network
 
         return NB201Network(arch, **kwargs)
 
-    def _from_indices(self, row: np.ndarray) -> NB201Cell:
-        return NB201Cell(tuple(OPS[int(i)] for i in row))
+    def _from_indices(self, row: np.ndarray) -> NASBench201Cell:
+        return NASBench201Cell(tuple(OPS[int(i)] for i in row))

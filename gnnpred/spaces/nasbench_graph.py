@@ -7,7 +7,8 @@ A cell is ``link`` (node ``i`` reads node ``link[i]``: 0 is the graph input, ``j
 op node ``j``; ``0 <= link[i] <= i``) and four op names. Every leaf node (one no other node
 reads) feeds the cell output. ``skip`` is the identity. The benchmark stores one entry per
 class of cells that compute the same function; :meth:`NASBenchGraphSpace.hash` gives that
-entry's integer key, so ``bench[space.hash(cell)]`` works on the package's ``light/*.bench``.
+entry's integer key as a str (every space's hash is a str), so
+``bench[int(space.hash(cell))]`` works on the package's ``light/*.bench``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,15 @@ FULL_OPS: tuple[str, ...] = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph
 PROTEINS_OPS: tuple[str, ...] = ("gcn", "sage", "arma", "fc", "skip")
 #: The nine link patterns of canonical cells (the leading digit of a key indexes this tuple).
 LINKS: tuple[tuple[int, ...], ...] = (
-    (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 1), (0, 0, 1, 2), (0, 0, 1, 3),
-    (0, 1, 1, 1), (0, 1, 1, 2), (0, 1, 2, 2), (0, 1, 2, 3),
+    (0, 0, 0, 0),
+    (0, 0, 0, 1),
+    (0, 0, 1, 1),
+    (0, 0, 1, 2),
+    (0, 0, 1, 3),
+    (0, 1, 1, 1),
+    (0, 1, 1, 2),
+    (0, 1, 2, 2),
+    (0, 1, 2, 3),
 )
 OP_SETS = {"full": FULL_OPS, "proteins": PROTEINS_OPS}
 N_NODES = 4
@@ -40,12 +48,14 @@ _BASE = len(FULL_OPS) + 1  # keys are base-10 numbers even for the proteins op s
 _OP_INDEX = {op: i for i, op in enumerate(FULL_OPS)}
 _SKIP = _OP_INDEX["skip"]
 _MAX_KEY = _BASE ** (N_NODES + 1)
-_LINK_SET = frozenset(itertools.product(*[range(i + 1) for i in range(N_NODES)]))  # the 24 valid links
+_LINK_SET = frozenset(
+    itertools.product(*[range(i + 1) for i in range(N_NODES)])
+)  # the 24 valid links
 _STRING = re.compile(r"^\s*([0-9,\s]+)\|([a-z,\s]+)\s*$")
 
 
 @dataclass(frozen=True)
-class GraphCell:
+class NASBenchGraphCell:
     """A NAS-Bench-Graph cell.
 
     Attributes:
@@ -77,17 +87,25 @@ def signature(link: Sequence[int], ops: Sequence[str]) -> tuple:
     return _signature(codes, *_structure(tuple(link), tuple(c == _SKIP for c in codes)))
 
 
-def _signature(codes: Sequence[int], weight: Sequence[int], children: Sequence[Sequence[int]]) -> tuple:
+def _signature(
+    codes: Sequence[int], weight: Sequence[int], children: Sequence[Sequence[int]]
+) -> tuple:
     sub: list[tuple] = [()] * (N_NODES + 1)
     for node in range(N_NODES, 0, -1):  # a real node's children have larger indices
         if codes[node - 1] != _SKIP:
             kids = children[node]
-            sub[node] = (codes[node - 1], weight[node], tuple(sorted([sub[c] for c in kids])) if kids else ())
+            sub[node] = (
+                codes[node - 1],
+                weight[node],
+                tuple(sorted([sub[c] for c in kids])) if kids else (),
+            )
     return tuple(sorted([sub[c] for c in children[0]]))
 
 
 @functools.cache
-def _structure(link: tuple[int, ...], skip: tuple[bool, ...]) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+def _structure(
+    link: tuple[int, ...], skip: tuple[bool, ...]
+) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
     """Leaf weights and real-node children of a link pattern with skips at ``skip`` (cached)."""
 
     def resolve(node: int) -> int:  # nearest non-skip ancestor-or-self (0 = input)
@@ -133,14 +151,14 @@ def _key(link_index: int, codes: Sequence[int]) -> int:
 
 
 @functools.cache
-def _table() -> tuple[dict[tuple, int], dict[int, GraphCell]]:
+def _table() -> tuple[dict[tuple, int], dict[int, NASBenchGraphCell]]:
     """``signature -> key`` and ``key -> representative`` for every class (built once, < 1 s).
 
     The benchmark's key of a class is the smallest :func:`_key` among its members that use one
     of :data:`LINKS` and are in :func:`_is_normal_form`.
     """
     by_sig: dict[tuple, int] = {}
-    cells: dict[int, GraphCell] = {}
+    cells: dict[int, NASBenchGraphCell] = {}
     for li, link in enumerate(LINKS):
         for skip in itertools.product((False, True), repeat=N_NODES):
             if all(skip) or not _is_normal_form(link, skip):
@@ -156,12 +174,12 @@ def _table() -> tuple[dict[tuple, int], dict[int, GraphCell]]:
     return by_sig, cells
 
 
-def _decode(key: int) -> GraphCell:
+def _decode(key: int) -> NASBenchGraphCell:
     digits = []
     for _ in range(N_NODES):
         key, d = divmod(key, _BASE)
         digits.append(d)
-    return GraphCell(LINKS[key], tuple(FULL_OPS[d] for d in reversed(digits)))
+    return NASBenchGraphCell(LINKS[key], tuple(FULL_OPS[d] for d in reversed(digits)))
 
 
 @register_space("nasbench-graph")
@@ -185,7 +203,7 @@ class NASBenchGraphSpace(SearchSpace):
         ValueError: If ``op_set`` is unknown.
     """
 
-    arch_type = GraphCell
+    arch_type = NASBenchGraphCell
     op_vocab = ("input", *FULL_OPS, "output")
 
     def __init__(self, op_set: str = "full") -> None:
@@ -199,21 +217,21 @@ class NASBenchGraphSpace(SearchSpace):
         return f"{type(self).__name__}(op_set={self.op_set!r})"
 
     @functools.cached_property
-    def _cells(self) -> list[GraphCell]:
+    def _cells(self) -> list[NASBenchGraphCell]:
         return [c for c in _table()[1].values() if set(c.ops) <= self._op_ok]
 
     # ----------------------------------------------------------------------------- sampling
-    def sample(self, rng: np.random.Generator) -> GraphCell:
+    def sample(self, rng: np.random.Generator) -> NASBenchGraphCell:
         """A canonical cell drawn uniformly from the benchmark's distinct entries."""
         return self._cells[int(rng.integers(len(self._cells)))]
 
-    def sample_many(self, n: int, rng: np.random.Generator) -> list[GraphCell]:
+    def sample_many(self, n: int, rng: np.random.Generator) -> list[NASBenchGraphCell]:
         """``n`` uniform canonical cells, with replacement."""
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
         return [self._cells[int(i)] for i in rng.integers(len(self._cells), size=int(n))]
 
-    def mutate(self, arch: GraphCell, rng: np.random.Generator) -> GraphCell:
+    def mutate(self, arch: NASBenchGraphCell, rng: np.random.Generator) -> NASBenchGraphCell:
         """One random edit of ``canonical(arch)``, canonicalised; always in :meth:`neighbours`.
 
         An edit sets one node's op or one node's input, drawn uniformly among the
@@ -221,7 +239,7 @@ class NASBenchGraphSpace(SearchSpace):
         are redrawn (so, unlike a uniform pick among neighbours, it costs one key lookup).
         """
         base = self.canonical(arch)
-        own = self.hash(base)
+        own = self._key(base)
         edits = [(i, op) for i in range(N_NODES) for op in self.ops] + [
             (i, src) for i in range(N_NODES) for src in range(i + 1)
         ]
@@ -240,25 +258,29 @@ class NASBenchGraphSpace(SearchSpace):
         nbrs = self.neighbours(base)  # every cell has neighbours; reached only with bad luck
         return nbrs[int(rng.integers(len(nbrs)))]
 
-    def neighbours(self, arch: GraphCell) -> list[GraphCell]:
+    def neighbours(self, arch: NASBenchGraphCell) -> list[NASBenchGraphCell]:
         """Canonical cells one edit of ``canonical(arch)`` away, sorted by key.
 
         An edit changes one op, or the input ``link[i]`` of one node; edits that give an
         invalid or equivalent cell are dropped, equivalent results are listed once.
         """
         base = self.canonical(arch)
-        own = self.hash(base)
-        found: dict[int, GraphCell] = {}
+        own = self._key(base)
+        found: dict[int, NASBenchGraphCell] = {}
         for i in range(N_NODES):
             for op in self.ops:
                 if op != base.ops[i]:
                     self._add_edit(found, own, base.link, base.ops[:i] + (op,) + base.ops[i + 1 :])
             for src in range(i + 1):
                 if src != base.link[i]:
-                    self._add_edit(found, own, base.link[:i] + (src,) + base.link[i + 1 :], base.ops)
+                    self._add_edit(
+                        found, own, base.link[:i] + (src,) + base.link[i + 1 :], base.ops
+                    )
         return [found[k] for k in sorted(found)]
 
-    def _add_edit(self, found: dict[int, GraphCell], own: int, link: tuple, ops: tuple) -> None:
+    def _add_edit(
+        self, found: dict[int, NASBenchGraphCell], own: int, link: tuple, ops: tuple
+    ) -> None:
         if ops.count("skip") == N_NODES:
             return
         key = _table()[0][signature(link, ops)]
@@ -270,37 +292,63 @@ class NASBenchGraphSpace(SearchSpace):
         """Check types, ``0 <= link[i] <= i``, ops in this op set, and not all ``skip``.
 
         Raises:
-            TypeError: If ``arch`` is not a :class:`GraphCell` or its fields have wrong types.
+            TypeError: If ``arch`` is not a :class:`NASBenchGraphCell` or its fields have
+                wrong types.
             ValueError: If a link or an op is invalid.
         """
         if (  # fast path for the common, valid case
-            type(arch) is GraphCell and type(arch.link) is tuple and type(arch.ops) is tuple
-            and arch.link in _LINK_SET and set(map(type, arch.link)) == {int}
-            and len(arch.ops) == N_NODES and self._op_ok.issuperset(arch.ops) and arch.ops.count("skip") < N_NODES
+            type(arch) is NASBenchGraphCell
+            and type(arch.link) is tuple
+            and type(arch.ops) is tuple
+            and arch.link in _LINK_SET
+            and set(map(type, arch.link)) == {int}
+            and len(arch.ops) == N_NODES
+            and self._op_ok.issuperset(arch.ops)
+            and arch.ops.count("skip") < N_NODES
         ):
             return
-        if not isinstance(arch, GraphCell):
+        if not isinstance(arch, NASBenchGraphCell):
             raise TypeError(
-                f"Expected a GraphCell, got {type(arch).__name__} ({arch!r}); build one with "
-                "NASBenchGraphSpace().make(link=[...], ops=[...]) or .from_string('0,0,1,2|gcn,gat,skip,sage')."
+                f"Expected a NASBenchGraphCell, got {type(arch).__name__} ({arch!r}); build one "
+                "with "
+                "NASBenchGraphSpace().make(link=[...], ops=[...]) or "
+                ".from_string('0,0,1,2|gcn,gat,skip,sage')."
             )
         link, ops = arch.link, arch.ops
-        if not isinstance(link, tuple) or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in link):
-            raise TypeError(f"GraphCell.link must be a tuple of ints. Got {link!r} instead.")
+        if not isinstance(link, tuple) or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in link
+        ):
+            raise TypeError(
+                f"NASBenchGraphCell.link must be a tuple of ints. Got {link!r} instead."
+            )
         if not isinstance(ops, tuple) or not all(isinstance(o, str) for o in ops):
-            raise TypeError(f"GraphCell.ops must be a tuple of op names (str). Got {ops!r} instead.")
+            raise TypeError(
+                f"NASBenchGraphCell.ops must be a tuple of op names (str). Got {ops!r} instead."
+            )
         if len(link) != N_NODES or len(ops) != N_NODES:
-            raise ValueError(f"A NAS-Bench-Graph cell has {N_NODES} links and {N_NODES} ops. Got link={link!r}, ops={ops!r}.")
+            raise ValueError(
+                f"A NAS-Bench-Graph cell has {N_NODES} links and {N_NODES} ops. Got "
+                f"link={link!r}, ops={ops!r}."
+            )
         bad = [f"link[{i}]={v}" for i, v in enumerate(link) if not 0 <= v <= i]
         if bad:
-            raise ValueError(f"Invalid link {link!r}: {', '.join(bad)}; node i may read only 0..i (0 = graph input).")
+            raise ValueError(
+                f"Invalid link {link!r}: {', '.join(bad)}; node i may read only 0..i (0 = graph "
+                "input)."
+            )
         unknown = [o for o in ops if o not in self._op_ok]
         if unknown:
-            raise ValueError(f"Unknown op(s) {unknown!r} in {ops!r} for op_set={self.op_set!r}. Valid ops: {list(self.ops)}.")
+            raise ValueError(
+                f"Unknown op(s) {unknown!r} in {ops!r} for op_set={self.op_set!r}. Valid ops: "
+                f"{list(self.ops)}."
+            )
         if ops.count("skip") == N_NODES:
-            raise ValueError(f"A cell of four 'skip' ops computes nothing; got ops={ops!r}. Use at least one other op.")
+            raise ValueError(
+                f"A cell of four 'skip' ops computes nothing; got ops={ops!r}. Use at least one "
+                "other op."
+            )
 
-    def enumerate(self) -> Iterator[GraphCell]:
+    def enumerate(self) -> Iterator[NASBenchGraphCell]:
         """Every canonical cell once, in increasing key order."""
         yield from self._cells
 
@@ -308,58 +356,81 @@ class NASBenchGraphSpace(SearchSpace):
         return len(self._cells)
 
     # ----------------------------------------------------------------------------- identity
-    def make(self, link: Sequence[int] | None = None, ops: Sequence[str] | None = None, **extra: Any) -> GraphCell:
+    def make(self, *, link: Sequence[int], ops: Sequence[str]) -> NASBenchGraphCell:
         """Build a validated cell (as given, not canonicalised).
 
         Args:
             link: Four ints, the input of each op node (0 = graph input).
-            ops: Four op names.
+            ops: Four op names of this space's op set.
 
         Returns:
             The cell.
 
         Raises:
-            TypeError: On missing or unexpected arguments or wrong types.
-            ValueError: If the cell is invalid.
+            TypeError: If an argument is missing or another keyword is given (Python's check).
+            ValueError: If ``link`` or ``ops`` is not a sequence of four valid items (saying
+                which) or the cell is invalid.
         """
-        if extra:
-            raise TypeError(f"NASBenchGraphSpace.make takes link= and ops=; got unexpected {sorted(extra)}.")
         for name, value in (("link", link), ("ops", ops)):
-            if value is None or isinstance(value, (str, bytes)) or not isinstance(value, Sequence | np.ndarray):
-                raise TypeError(f"{name} must be a sequence of {N_NODES} items. Got {value!r} instead.")
-        cell = GraphCell(
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence | np.ndarray):
+                raise ValueError(
+                    f"{name} must be a sequence of {N_NODES} items. Got {value!r} instead."
+                )
+        cell = NASBenchGraphCell(
             tuple(int(v) if isinstance(v, np.integer) else v for v in link),
             tuple(str(o) if isinstance(o, np.str_) else o for o in ops),
         )
-        self.validate(cell)
+        try:
+            self.validate(cell)
+        except TypeError as exc:  # a non-int link or a non-str op: a bad value
+            raise ValueError(str(exc)) from None
         return cell
 
-    def hash(self, arch: GraphCell) -> int:
-        """The benchmark key (``bench[key]`` in ``nas_bench_graph/light/<dataset>.bench``)."""
+    def hash(self, arch: NASBenchGraphCell) -> str:
+        """The benchmark key as a str (``bench[int(key)]`` in ``light/<dataset>.bench``).
+
+        Equivalent cells share the key, as they share one entry of the benchmark.
+        """
+        return str(self._key(arch))
+
+    def _key(self, arch: NASBenchGraphCell) -> int:
+        """The benchmark's own integer key of ``arch``."""
         self.validate(arch)
         return _table()[0][signature(arch.link, arch.ops)]
 
-    def canonical(self, arch: GraphCell) -> GraphCell:
-        """The benchmark's representative of the cells equivalent to ``arch`` (see :func:`signature`)."""
-        return _table()[1][self.hash(arch)]
+    def canonical(self, arch: NASBenchGraphCell) -> NASBenchGraphCell:
+        """The benchmark's representative of the cells equivalent to ``arch``.
 
-    def from_key(self, key: int) -> GraphCell:
-        """The canonical cell stored under benchmark key ``key``.
+        Equivalence is that of :func:`signature`: the cells compute the same function.
+        """
+        return _table()[1][self._key(arch)]
+
+    def from_key(self, key: str | int) -> NASBenchGraphCell:
+        """The canonical cell stored under a benchmark key.
+
+        Args:
+            key: The key as :meth:`hash` gives it (a str of digits) or as the benchmark's
+                ``.bench`` files store it (an int).
 
         Raises:
             ValueError: If ``key`` is not the key of a cell of this op set.
         """
-        cell = _table()[1].get(key) if isinstance(key, (int, np.integer)) else None
+        number = key
+        if isinstance(key, str) and key.isdigit():
+            number = int(key)
+        cell = None
+        if isinstance(number, (int, np.integer)) and not isinstance(number, bool):
+            cell = _table()[1].get(int(number))
         if cell is None or not set(cell.ops) <= self._op_ok:
             raise ValueError(f"{key!r} is not a NAS-Bench-Graph key of the {self.op_set!r} op set.")
         return cell
 
-    def to_string(self, arch: GraphCell) -> str:
+    def to_string(self, arch: NASBenchGraphCell) -> str:
         """``"0,0,1,2|gcn,gat,skip,sage"`` (links, then ops)."""
         self.validate(arch)
         return ",".join(map(str, arch.link)) + "|" + ",".join(arch.ops)
 
-    def from_string(self, text: str) -> GraphCell:
+    def from_string(self, text: str) -> NASBenchGraphCell:
         """Parse :meth:`to_string` output.
 
         Raises:
@@ -367,37 +438,46 @@ class NASBenchGraphSpace(SearchSpace):
             ValueError: Naming ``text`` if it is malformed or describes an invalid cell.
         """
         if not isinstance(text, str):
-            raise TypeError(f"Expected a NAS-Bench-Graph string, got {type(text).__name__} ({text!r}).")
+            raise TypeError(
+                f"Expected a NAS-Bench-Graph string, got {type(text).__name__} ({text!r})."
+            )
         match = _STRING.match(text)
         if match is None:
-            raise ValueError(f"Bad NAS-Bench-Graph string {text!r}: expected the form '0,0,1,2|gcn,gat,skip,sage'.")
+            raise ValueError(
+                f"Bad NAS-Bench-Graph string {text!r}: expected the form "
+                "'0,0,1,2|gcn,gat,skip,sage'."
+            )
         try:
             link = tuple(int(v) for v in match.group(1).split(","))
-            cell = GraphCell(link, tuple(o.strip() for o in match.group(2).split(",")))
+            cell = NASBenchGraphCell(link, tuple(o.strip() for o in match.group(2).split(",")))
             self.validate(cell)
         except ValueError as exc:
             raise ValueError(f"Bad NAS-Bench-Graph string {text!r}: {exc}") from exc
         return cell
 
     # ----------------------------------------------------------------------------- tensors
-    def _arrays(self, archs: Sequence[GraphCell]) -> tuple[np.ndarray, np.ndarray]:
+    def _arrays(self, archs: Sequence[NASBenchGraphCell]) -> tuple[np.ndarray, np.ndarray]:
         archs = self.check_archs(archs)
         links = np.array([a.link for a in archs], dtype=np.int64).reshape(len(archs), N_NODES)
-        ops = np.array([_OP_INDEX[o] for a in archs for o in a.ops], dtype=np.int64).reshape(len(archs), N_NODES)
+        ops = np.array([_OP_INDEX[o] for a in archs for o in a.ops], dtype=np.int64).reshape(
+            len(archs), N_NODES
+        )
         return links, ops
 
-    def to_graph(self, arch: GraphCell) -> Data:
+    def to_graph(self, arch: NASBenchGraphCell) -> Data:
         """The 6-node graph described in the class docstring."""
         batch = self.to_batch([arch])
         return Data(x=batch.x, edge_index=batch.edge_index, num_nodes=N_NODES + 2)
 
-    def to_batch(self, archs: Sequence[GraphCell]) -> Batch:
+    def to_batch(self, archs: Sequence[NASBenchGraphCell]) -> Batch:
         """All graphs as one batch, built with array ops."""
         links, ops = self._arrays(archs)
         n = len(links)
         if n == 0:
             raise ValueError("to_batch needs at least one architecture; got an empty sequence.")
-        types = np.concatenate([np.zeros((n, 1), np.int64), ops + 1, np.full((n, 1), len(self.op_vocab) - 1)], axis=1)
+        types = np.concatenate(
+            [np.zeros((n, 1), np.int64), ops + 1, np.full((n, 1), len(self.op_vocab) - 1)], axis=1
+        )
         read = np.zeros((n, N_NODES + 1), dtype=bool)
         np.put_along_axis(read, links, True, axis=1)
         leaf = ~read[:, 1:]  # [n, 4]
@@ -406,16 +486,19 @@ class NASBenchGraphSpace(SearchSpace):
         dst = np.concatenate([nodes, np.where(leaf, N_NODES + 1, -1)], axis=1)
         return fixed_structure_batch(types, np.stack([src, dst], axis=1), len(self.op_vocab))
 
-    def encode(self, archs: Sequence[GraphCell]) -> np.ndarray:
+    def encode(self, archs: Sequence[NASBenchGraphCell]) -> np.ndarray:
         """``[n, 52]`` float32: one-hot of each node's input (4 x 4) then of its op (4 x 9)."""
         links, ops = self._arrays(archs)
         n = len(links)
         return np.concatenate(
-            [np.eye(N_NODES, dtype=np.float32)[links].reshape(n, -1), np.eye(len(FULL_OPS), dtype=np.float32)[ops].reshape(n, -1)],
+            [
+                np.eye(N_NODES, dtype=np.float32)[links].reshape(n, -1),
+                np.eye(len(FULL_OPS), dtype=np.float32)[ops].reshape(n, -1),
+            ],
             axis=1,
         )
 
-    def to_network(self, arch: GraphCell, **kwargs: Any) -> torch.nn.Module:
+    def to_network(self, arch: NASBenchGraphCell, **kwargs: Any) -> torch.nn.Module:
         """A real GNN of ``arch`` (``gnnpred.networks.nasbench_graph.GraphNetwork``)."""
         self.validate(arch)
         from gnnpred.networks.nasbench_graph import GraphNetwork

@@ -52,8 +52,12 @@ def bytes_field(number: int, payload: bytes) -> bytes:
 
 def evaluation(epoch, time, train, valid, test, checkpoint="/ckpt/model.ckpt-1") -> bytes:
     return (
-        double_field(1, epoch) + double_field(2, time) + double_field(3, train)
-        + double_field(4, valid) + double_field(5, test) + bytes_field(6, checkpoint.encode())
+        double_field(1, epoch)
+        + double_field(2, time)
+        + double_field(3, train)
+        + double_field(4, valid)
+        + double_field(5, test)
+        + bytes_field(6, checkpoint.encode())
     )
 
 
@@ -65,8 +69,11 @@ def model_metrics(evaluations: list[bytes], params: int, total_time: float) -> b
 def record(module_hash: str, epochs: int, matrix, ops, final: tuple, params: int) -> bytes:
     """One run: evaluations at start, halfway and end (``final`` = time, train, valid, test)."""
     time, train, valid, test = final
-    evals = [evaluation(0, 0, 0.1, 0.1, 0.1), evaluation(epochs / 2, time / 2, 0.5, 0.5, 0.5),
-             evaluation(epochs, time, train, valid, test)]
+    evals = [
+        evaluation(0, 0, 0.1, 0.1, 0.1),
+        evaluation(epochs / 2, time / 2, 0.5, 0.5, 0.5),
+        evaluation(epochs, time, train, valid, test),
+    ]
     raw = base64.b64encode(model_metrics(evals, params, time * 1.1)).decode()
     adjacency = "".join(str(v) for row in matrix for v in row)
     return json.dumps([module_hash, epochs, adjacency, ",".join(ops), raw]).encode()

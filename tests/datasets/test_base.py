@@ -1,4 +1,4 @@
-"""Benchmark table behaviour, on real NAS-Bench-201 rows."""
+"""Benchmark table behaviour, on the embedded NAS-Bench-201 table (no shared data needed)."""
 
 from __future__ import annotations
 
@@ -10,25 +10,27 @@ from gnnpred.spaces import get_space
 
 
 @pytest.fixture(scope="module")
-def csv_bench(nb201_csv):
-    return load("nasbench201", path=nb201_csv)
+def table():
+    return load("nasbench201")
 
 
 @pytest.fixture(scope="module")
-def small(csv_bench):
-    archs, values = csv_bench.archs()[:100], csv_bench.values()[:100]
-    return Benchmark("nasbench201", csv_bench.space, archs, {"acc": values, "neg": -values}, source="subset")
+def small(table):
+    archs, values = table.archs()[:100], table.values()[:100]
+    return Benchmark(
+        "nasbench201", table.space, archs, {"acc": values, "neg": -values}, source="subset"
+    )
 
 
-def test_alignment_and_iteration(csv_bench):
-    archs, values = csv_bench.archs(), csv_bench.values()
-    assert len(archs) == len(values) == len(csv_bench) == 15625
-    pairs = list(csv_bench)
+def test_alignment_and_iteration(table):
+    archs, values = table.archs(), table.values()
+    assert len(archs) == len(values) == len(table) == 15625
+    pairs = list(table)
     assert [a for a, _ in pairs] == archs
     assert np.array_equal([v for _, v in pairs], values)
     for i in (0, 7, 15624):
-        assert csv_bench.query(archs[i]) == values[i]
-    np.testing.assert_array_equal(csv_bench.query_many(archs[:50]), values[:50])
+        assert table.query(archs[i]) == values[i]
+    np.testing.assert_array_equal(table.query_many(archs[:50]), values[:50])
 
 
 def test_best_optimum_and_minimize(small):
@@ -41,8 +43,8 @@ def test_best_optimum_and_minimize(small):
     assert small.best("neg")[1] == -values.min()
 
 
-def test_unknown_cell_raises_key_error_naming_it(small, csv_bench):
-    outside = csv_bench.archs()[500]
+def test_unknown_cell_raises_key_error_naming_it(small, table):
+    outside = table.archs()[500]
     assert outside not in small
     with pytest.raises(KeyError, match=r"\|.*~0\|"):
         small.query(outside)

@@ -31,7 +31,9 @@ def tfrecord(graphs, tmp_path_factory):
             for r, off in enumerate(OFFSETS):
                 valid = g["valid_accuracy_108"] + off - (0.3 if epochs == 4 else 0.0)
                 final = (100.0 * epochs + r, 0.99 + off, valid, valid - 0.005)
-                records.append(w.record(g["hash"], epochs, g["matrix"], g["ops"], final, 1_000_000 + i))
+                records.append(
+                    w.record(g["hash"], epochs, g["matrix"], g["ops"], final, 1_000_000 + i)
+                )
     path = tmp_path_factory.mktemp("nb101") / "nasbench_mini.tfrecord"
     path.write_bytes(b"".join(w.frame(r) for r in records))
     return path
@@ -41,14 +43,20 @@ def test_tfrecord_values(tfrecord, graphs):
     bench = load("nasbench101", path=tfrecord, verbose=False)
     assert len(bench) == N_CELLS and bench.metric == "valid_accuracy_108"
     assert set(bench.metrics) == {
-        f"{m}_{e}" for m in ("train_accuracy", "valid_accuracy", "test_accuracy", "training_time") for e in (4, 108)
+        f"{m}_{e}"
+        for m in ("train_accuracy", "valid_accuracy", "test_accuracy", "training_time")
+        for e in (4, 108)
     } | {"trainable_parameters"}
     for i, g in enumerate(graphs[:N_CELLS]):
         cell = bench.space.make(matrix=g["matrix"], ops=g["ops"])
         assert bench.space.hash(cell) == g["hash"]
         assert bench.query(cell) == pytest.approx(g["valid_accuracy_108"], abs=1e-12)
-        assert bench.query(cell, "valid_accuracy_4") == pytest.approx(g["valid_accuracy_108"] - 0.3, abs=1e-12)
-        assert bench.query(cell, "test_accuracy_108") == pytest.approx(g["valid_accuracy_108"] - 0.005, abs=1e-12)
+        assert bench.query(cell, "valid_accuracy_4") == pytest.approx(
+            g["valid_accuracy_108"] - 0.3, abs=1e-12
+        )
+        assert bench.query(cell, "test_accuracy_108") == pytest.approx(
+            g["valid_accuracy_108"] - 0.005, abs=1e-12
+        )
         assert bench.query(cell, "training_time_108") == pytest.approx(10801.0)
         assert bench.query(cell, "trainable_parameters") == 1_000_000 + i
     best = max(graphs[:N_CELLS], key=lambda g: g["valid_accuracy_108"])
@@ -151,9 +159,15 @@ def test_csv_all_rows_join(nb101_sample20k):
 
 
 def test_tfrecord_unpruned_cell_is_pruned(tmp_path, graphs):
-    spec = ([[0, 1, 1], [0, 0, 0], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"])  # vertex 1 is dead
+    spec = (
+        [[0, 1, 1], [0, 0, 0], [0, 0, 0]],
+        ["input", "conv3x3-bn-relu", "output"],
+    )  # vertex 1 is dead
     g = graphs[0]
-    records = [w.record("f" * 32, 108, *spec, (1.0, 1.0, 0.5, 0.5), 7), w.record(g["hash"], 108, g["matrix"], g["ops"], (1.0, 1.0, 0.6, 0.6), 8)]
+    records = [
+        w.record("f" * 32, 108, *spec, (1.0, 1.0, 0.5, 0.5), 7),
+        w.record(g["hash"], 108, g["matrix"], g["ops"], (1.0, 1.0, 0.6, 0.6), 8),
+    ]
     path = tmp_path / "p.tfrecord"
     path.write_bytes(b"".join(w.frame(r) for r in records))
     bench = load("nasbench101", path=path, verbose=False)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-import datasets
 from datasets import load
 from datasets.nasbench201 import _read_analog, analog_file
 
@@ -24,7 +23,13 @@ def test_embedded_has_all_cells_distinct(embedded):
     assert len(set(archs)) == 15625
     assert set(archs) == set(embedded.space.enumerate())
     assert embedded.metric == "test_accuracy" and embedded.dataset == "cifar10"
-    for m in ("ptq_accuracy", "qat_accuracy", "noisy_accuracy", "analog_accuracy", "analog_drift_86400"):
+    for m in (
+        "ptq_accuracy",
+        "qat_accuracy",
+        "noisy_accuracy",
+        "analog_accuracy",
+        "analog_drift_86400",
+    ):
         assert m in embedded.metrics
         assert np.isfinite(embedded.values(m)).all()
 
@@ -42,7 +47,9 @@ def test_embedded_mapping_matches_nasbench201(embedded, nb201_csv):
 def test_embedded_values_are_the_raw_file_values(embedded):
     space = embedded.space
     # key (1<-0, 2<-0, 3<-0, 2<-1, 3<-1, 3<-2) with indices 0 skip, 1 none, 2 conv3, 3 conv1, 4 pool
-    cell = space.make(ops=["nor_conv_3x3", "skip_connect", "avg_pool_3x3", "none", "nor_conv_1x1", "skip_connect"])
+    cell = space.make(
+        ops=["nor_conv_3x3", "skip_connect", "avg_pool_3x3", "none", "nor_conv_1x1", "skip_connect"]
+    )
     with open(analog_file(), "rb") as fh:  # the installed, trusted file; classes stubbed
         raw = _StubUnpickler(fh).load()
     assert embedded.query(cell) == raw[(2, 0, 1, 4, 3, 0)].baseline_accuracy
@@ -61,11 +68,15 @@ def test_csv_best(nb201_csv):
     assert len(bench) == 15625 and bench.metrics == ("test_accuracy",)
 
 
-def test_aliases_and_registry(nb201_csv):
-    assert datasets.available() == ["nasbench101", "nasbench201", "nasbench-graph"]
-    assert len(load("NB201", path=nb201_csv)) == 15625
-    with pytest.raises(ValueError, match=r"'nasbench999'.*nasbench-graph"):
-        load("nasbench999")
+def test_csv_with_a_utf8_bom_is_read(tmp_path, embedded):
+    """Spreadsheet programs write a byte-order mark before the header; it is not data."""
+    cells = embedded.archs()[:3]
+    values = [1.5, 2.5, 3.5]
+    lines = [f"{embedded.space.to_string(c)},{v}" for c, v in zip(cells, values, strict=True)]
+    path = tmp_path / "bom.csv"
+    path.write_bytes(("\ufeffarch,test_accuracy\r\n" + "\r\n".join(lines)).encode("utf-8"))
+    bench = load("nasbench201", path=path)
+    assert bench.metrics == ("test_accuracy",) and bench.query(cells[1]) == 2.5
 
 
 def test_missing_file_says_where_to_get_it(tmp_path):
@@ -76,16 +87,27 @@ def test_missing_file_says_where_to_get_it(tmp_path):
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("arch,test_accuracy\n|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|,50\n", "line 2.*arch"),
-        ("arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,abc\n", "line 2.*not a number"),
+        (
+            "arch,test_accuracy\n|bogus~0|+|none~0|none~1|+|none~0|none~1|none~2|,50\n",
+            "line 2.*arch",
+        ),
+        (
+            "arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,abc\n",
+            "line 2.*not a number",
+        ),
         ("name,test_accuracy\nx,1\n", "no 'arch' column"),
-        ("arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n", "line 2: 1 fields"),
+        (
+            "arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n",
+            "line 2: 1 fields",
+        ),
         ("", "empty"),
+        ("\ufeff", "empty"),
+        ('arch,test_accuracy\n"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n', "line 2"),
     ],
 )
 def test_corrupt_csv(tmp_path, text, match):
     path = tmp_path / "bad.csv"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=match) as info:
         load("nasbench201", path=path)
     assert "bad.csv" in str(info.value)

@@ -70,6 +70,8 @@ def test_errors(tmp_path):
     with pytest.raises(ValueError, match=r"truncated\.bench is corrupt"):
         load("nasbench-graph", path=truncated, dataset="proteins")
     stray = tmp_path / "stray.bench"
-    stray.write_bytes(pickle.dumps({-1: {"valid_perf": 0.5, "perf": 0.5, "latency": 0.1, "para": 0.2}}))
+    stray.write_bytes(
+        pickle.dumps({-1: {"valid_perf": 0.5, "perf": 0.5, "latency": 0.1, "para": 0.2}})
+    )
     with pytest.raises(ValueError, match=r"stray\.bench has 1 entries that match no cell"):
         load("nasbench-graph", path=stray)

@@ -29,11 +29,23 @@ def real_rows(nb201_csv):
 
 def _result(dataset, seed, epochs, test, extra_sets):
     last = epochs - 1
-    evals = {f"{name}@{e}": (value if e == last else 1.0) for name, value in extra_sets.items() for e in range(epochs)}
+    evals = {
+        f"{name}@{e}": (value if e == last else 1.0)
+        for name, value in extra_sets.items()
+        for e in range(epochs)
+    }
     return {
-        "name": dataset, "seed": seed, "epochs": epochs, "params": 1.5, "flop": 200.0, "latency": [0.01, 0.03],
+        "name": dataset,
+        "seed": seed,
+        "epochs": epochs,
+        "params": 1.5,
+        "flop": 200.0,
+        "latency": [0.01, 0.03],
         "train_acc1es": OrderedDict((e, 99.0 if e == last else 1.0) for e in range(epochs)),
-        "eval_acc1es": evals, "net_state_dict": None, "arch_config": {"arch_str": "x"}, "eval_names": list(extra_sets),
+        "eval_acc1es": evals,
+        "net_state_dict": None,
+        "arch_config": {"arch_str": "x"},
+        "eval_names": list(extra_sets),
         "_test": test,
     }
 
@@ -51,15 +63,24 @@ def _archres(acc, epochs):
             else:
                 sets = {"x-valid": acc - 20 + off, "x-test": acc - 21 + off, "ori-test": acc - 22}
             all_results[(ds, seed)] = _result(ds, seed, epochs, acc, sets)
-    return {"arch_index": 0, "arch_str": "x", "all_results": all_results, "dataset_seed": dataset_seed,
-            "clear_net_done": True}
+    return {
+        "arch_index": 0,
+        "arch_str": "x",
+        "all_results": all_results,
+        "dataset_seed": dataset_seed,
+        "clear_net_done": True,
+    }
 
 
 def _pth_dict(rows, keys=("less", "full")):
     return {
         "meta_archs": [a for a, _ in rows],
-        "arch2infos": {i: {keys[0]: _archres(acc, 12), keys[1]: _archres(acc, 200)} for i, (_, acc) in enumerate(rows)},
-        "evaluated_indexes": list(range(len(rows))), "total_archs": len(rows),
+        "arch2infos": {
+            i: {keys[0]: _archres(acc, 12), keys[1]: _archres(acc, 200)}
+            for i, (_, acc) in enumerate(rows)
+        },
+        "evaluated_indexes": list(range(len(rows))),
+        "total_archs": len(rows),
     }
 
 
@@ -76,7 +97,9 @@ def test_pth_file(tmp_path, real_rows):
     assert bench.dataset == "cifar10" and bench.metric == "test_accuracy"
     _check(bench, real_rows)
     arch = bench.space.from_string(real_rows[0][0])
-    assert bench.query(arch, "valid_accuracy") == pytest.approx(real_rows[0][1] - 2)  # cifar10-valid's x-valid
+    assert bench.query(arch, "valid_accuracy") == pytest.approx(
+        real_rows[0][1] - 2
+    )  # cifar10-valid's x-valid
     assert bench.query(arch, "train_accuracy") == 99.0
     assert bench.query(arch, "latency") == pytest.approx(0.02)
     assert bench.query(arch, "params") == 1.5 and bench.query(arch, "flops") == 200.0
@@ -101,7 +124,9 @@ def test_pth_with_numpy_values(tmp_path, real_rows):
 
 def test_nats_pickle_file(tmp_path, real_rows):
     path = tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2"
-    path.write_bytes(bz2.compress(pickle.dumps(_pth_dict(real_rows, keys=("12", "200")), protocol=4)))
+    path.write_bytes(
+        bz2.compress(pickle.dumps(_pth_dict(real_rows, keys=("12", "200")), protocol=4))
+    )
     _check(load("nasbench201", path=path), real_rows)
 
 
@@ -156,12 +181,16 @@ def test_nats_pickle_numpy_values_and_foreign_classes(tmp_path, real_rows):
     path.write_bytes(bz2.compress(pickle.dumps(data)))
     bench = load("nasbench201", path=path)
     arch = bench.space.from_string(real_rows[0][0])
-    assert bench.query(arch, "latency") == pytest.approx(0.02) and bench.query(arch, "params") == 2.5
+    assert (
+        bench.query(arch, "latency") == pytest.approx(0.02) and bench.query(arch, "params") == 2.5
+    )
     results[("cifar10", 777)]["latency"] = np.array([0.1, None], dtype=object)
     path.write_bytes(bz2.compress(pickle.dumps(data)))
     with pytest.raises(ValueError, match=r"n\.pickle\.pbz2.*non-numeric numpy dtype"):
         load("nasbench201", path=path)
     results[("cifar10", 777)]["latency"] = Fraction(1, 3)
     path.write_bytes(bz2.compress(pickle.dumps(data)))
-    with pytest.raises(ValueError, match=r"n\.pickle\.pbz2 is not a file this loader trusts.*fractions\.Fraction"):
+    with pytest.raises(
+        ValueError, match=r"n\.pickle\.pbz2 is not a file this loader trusts.*fractions\.Fraction"
+    ):
         load("nasbench201", path=path)

@@ -69,12 +69,19 @@ def test_bad_length_crc_and_truncation(tmp_path):
 
 def test_decode_model_metrics():
     evals = [w.evaluation(0, 0, 0.1, 0.2, 0.3), w.evaluation(108, 1500.5, 1.0, 0.93, 0.925)]
-    msg = w.model_metrics(evals, 2_694_282, 1700.25) + w.varint(9 << 3 | 0) + w.varint(5)  # unknown field 9
+    msg = (
+        w.model_metrics(evals, 2_694_282, 1700.25) + w.varint(9 << 3 | 0) + w.varint(5)
+    )  # unknown field 9
     out = decode_model_metrics(msg)
     assert out["trainable_parameters"] == 2_694_282 and out["total_time"] == 1700.25
     assert out["evaluation_data"] == [
-        {"current_epoch": 108, "training_time": 1500.5, "train_accuracy": 1.0,
-         "validation_accuracy": 0.93, "test_accuracy": 0.925}
+        {
+            "current_epoch": 108,
+            "training_time": 1500.5,
+            "train_accuracy": 1.0,
+            "validation_accuracy": 0.93,
+            "test_accuracy": 0.925,
+        }
     ]
     assert len(decode_model_metrics(msg, all_evaluations=True)["evaluation_data"]) == 2
     assert decode_model_metrics(w.model_metrics([], -5, 0.0))["trainable_parameters"] == -5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from gnnpred.spaces import (
     available_spaces,
     get_space,
     register_space,
+    resolve_name,
 )
 from gnnpred.spaces import base as base_module
 
@@ -27,9 +29,15 @@ def test_available_spaces_lists_the_three_benchmarks():
 @pytest.mark.parametrize(
     ("name", "cls"),
     [
-        ("nasbench201", NASBench201Space), ("nb201", NASBench201Space), ("NB201", NASBench201Space), ("NasBench-201", NASBench201Space),
-        ("nasbench101", NASBench101Space), ("nb101", NASBench101Space),
-        ("nasbench-graph", NASBenchGraphSpace), ("nbg", NASBenchGraphSpace), ("nasbench_graph", NASBenchGraphSpace),
+        ("nasbench201", NASBench201Space),
+        ("nb201", NASBench201Space),
+        ("NB201", NASBench201Space),
+        ("NasBench-201", NASBench201Space),
+        ("nasbench101", NASBench101Space),
+        ("nb101", NASBench101Space),
+        ("nasbench-graph", NASBenchGraphSpace),
+        ("nbg", NASBenchGraphSpace),
+        ("nasbench_graph", NASBenchGraphSpace),
     ],
 )
 def test_get_space_names_and_aliases(name, cls):
@@ -44,11 +52,45 @@ def test_get_space_passes_keyword_arguments():
         get_space("nasbench-graph", op_set="nope")
 
 
-def test_unknown_space_names_the_available_ones():
-    with pytest.raises(ValueError, match="Unknown search space 'darts'") as info:
+def test_unknown_space_names_the_accepted_ones():
+    with pytest.raises(ValueError, match="Unknown search space or benchmark 'darts'") as info:
         get_space("darts")
-    for name in ("nasbench101", "nasbench201", "nasbench-graph"):
+    for name in ("nasbench101", "nasbench201", "nasbench-graph", "nb101", "nb201", "nbg"):
         assert name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "canonical"),
+    [
+        ("nasbench201", "nasbench201"),
+        ("nb201", "nasbench201"),
+        ("NB201", "nasbench201"),
+        ("nasbench-201", "nasbench201"),
+        ("nasbench_201", "nasbench201"),
+        ("NAS-Bench-201", "nasbench201"),
+        ("nb101", "nasbench101"),
+        ("NASBench_101", "nasbench101"),
+        ("nasbench-graph", "nasbench-graph"),
+        ("nasbench_graph", "nasbench-graph"),
+        ("NAS-Bench-Graph", "nasbench-graph"),
+        ("nbgraph", "nasbench-graph"),
+        ("nbg", "nasbench-graph"),
+    ],
+)
+def test_resolve_name_accepts_every_spelling(name, canonical):
+    assert resolve_name(name) == canonical
+    assert get_space(name).name == canonical
+
+
+@pytest.mark.parametrize("name", ["", "nb", "nasbench", "nasbench-301", "nb201x", "201"])
+def test_resolve_name_rejects_others_listing_the_names(name):
+    with pytest.raises(ValueError, match=r"Accepted names: nasbench101 \(or nb101\)"):
+        resolve_name(name)
+
+
+def test_resolve_name_rejects_a_non_str():
+    with pytest.raises(TypeError, match="must be a str"):
+        resolve_name(201)
 
 
 @dataclass(frozen=True)
@@ -79,11 +121,11 @@ def test_register_space_and_base_defaults(monkeypatch):
             if arch.value not in (0, 1):
                 raise ValueError(f"bad bit {arch.value}")
 
-        def make(self, **spec):
-            return _Bit(spec["value"])
+        def make(self, *, value):
+            return _Bit(value)
 
         def hash(self, arch):
-            return arch.value
+            return str(arch.value)
 
         def to_string(self, arch):
             return str(arch.value)
@@ -96,13 +138,22 @@ def test_register_space_and_base_defaults(monkeypatch):
 
             from gnnpred.spaces.base import one_hot
 
-            return Data(x=one_hot(np.array([arch.value]), 2), edge_index=np.zeros((2, 0), dtype=np.int64), num_nodes=1)
+            return Data(
+                x=one_hot(np.array([arch.value]), 2),
+                edge_index=np.zeros((2, 0), dtype=np.int64),
+                num_nodes=1,
+            )
 
         def encode(self, archs):
             return np.array([[a.value] for a in archs], dtype=np.float32)
 
-    space = get_space("toy-bits")
-    assert isinstance(space, ToySpace) and space.name == "toy-bits" and "toy-bits" in available_spaces()
+    space = get_space("Toy_Bits")  # a registered name is resolved like the built-in ones
+    assert resolve_name("toy-bits") == "toy-bits"
+    assert (
+        isinstance(space, ToySpace)
+        and space.name == "toy-bits"
+        and "toy-bits" in available_spaces()
+    )
     assert space.is_valid(_Bit(1)) and not space.is_valid(_Bit(2)) and not space.is_valid(3)
     assert space.canonical(_Bit(1)) == _Bit(1)
     assert len(space.sample_many(5, np.random.default_rng(0))) == 5
@@ -134,7 +185,26 @@ def test_every_space_meets_the_shared_contract(name):
         assert int(graph.edge_index.max()) < graph.num_nodes
         mutant = space.mutate(cell, rng)
         assert space.hash(mutant) != space.hash(cell)
+        assert isinstance(space.hash(cell), str)  # one key type in every space
     batch = space.to_batch(cells)
     assert batch.num_graphs == len(cells)
     enc = space.encode(cells)
     assert enc.ndim == 2 and enc.shape[0] == len(cells) and np.isfinite(enc).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "cell_name", "spec"),
+    [
+        ("nasbench101", "NASBench101Cell", ["matrix", "ops"]),
+        ("nasbench201", "NASBench201Cell", ["ops"]),
+        ("nasbench-graph", "NASBenchGraphCell", ["link", "ops"]),
+    ],
+)
+def test_cells_are_named_alike_and_make_takes_the_benchmark_spec(name, cell_name, spec):
+    space = get_space(name)
+    assert space.arch_type.__name__ == cell_name
+    params = list(inspect.signature(space.make).parameters.values())
+    assert [p.name for p in params] == spec
+    assert all(p.kind is p.KEYWORD_ONLY and p.default is p.empty for p in params)
+    cell = space.sample(np.random.default_rng(0))
+    assert space.make(**{k: getattr(cell, k) for k in spec}) == cell

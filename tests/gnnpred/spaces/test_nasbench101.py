@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from gnnpred.spaces import NASBench101Space, NB101Cell, get_space
+from gnnpred.spaces import NASBench101Cell, NASBench101Space, get_space
 from gnnpred.spaces import _nb101_enum as enum_mod
 
 C3, C1, MP = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
@@ -34,7 +34,7 @@ def rows(nb101_graphs1k) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def cells(space, rows) -> list[NB101Cell]:
+def cells(space, rows) -> list[NASBench101Cell]:
     return [space.make(matrix=r["matrix"], ops=r["ops"]) for r in rows]
 
 
@@ -64,18 +64,18 @@ def reference_prune(matrix, ops):
     return [[matrix[i][j] for j in keep] for i in keep], [ops[i] for i in keep]
 
 
-def relabel(cell: NB101Cell, perm: list[int]) -> tuple[list[list[int]], list[str]]:
+def relabel(cell: NASBench101Cell, perm: list[int]) -> tuple[list[list[int]], list[str]]:
     """The cell with vertices reordered (vertex ``a`` of the result is ``perm[a]``)."""
     m = np.asarray(cell.matrix)[np.ix_(perm, perm)]
     return m.tolist(), [cell.ops[p] for p in perm]
 
 
-def fresh(cell: NB101Cell) -> NB101Cell:
+def fresh(cell: NASBench101Cell) -> NASBench101Cell:
     """A new instance of ``cell`` (no memoised hash or validity)."""
-    return NB101Cell(tuple(map(tuple, cell.matrix)), tuple(cell.ops))
+    return NASBench101Cell(tuple(map(tuple, cell.matrix)), tuple(cell.ops))
 
 
-def topological_relabels(cell: NB101Cell):
+def topological_relabels(cell: NASBench101Cell):
     n = len(cell.ops)
     for mid in itertools.permutations(range(1, n - 1)):
         perm = [0, *mid, n - 1]
@@ -130,7 +130,10 @@ def _spec(edges, ops, n=None):
     [
         (*_spec([(0, 1), (1, 2), (2, 1)], ["input", C3, "output"]), "upper-triangular"),
         (*_spec([(0, 1), (1, 1), (1, 2)], ["input", C3, "output"]), "upper-triangular"),
-        (*_spec([(0, 2), (1, 2)], ["input", C3, "output", "output"][:3]), None),  # valid after pruning
+        (
+            *_spec([(0, 2), (1, 2)], ["input", C3, "output", "output"][:3]),
+            None,
+        ),  # valid after pruning
         (*_spec([(0, 1), (2, 3)], ["input", C3, C3, "output"]), "No path"),
         (*_spec([(0, 1), (1, 2)], ["input", "conv5x5", "output"]), "Unknown op 'conv5x5'"),
         (*_spec([(0, 1), (1, 2)], [C3, C3, "output"]), "first op must be 'input'"),
@@ -140,8 +143,13 @@ def _spec(edges, ops, n=None):
         (np.zeros((3, 2), int), ["input", C3, "output"], "square"),
         ([[0, 2], [0, 0]], ["input", "output"], "0 or 1"),
         (*_spec([(i, i + 1) for i in range(7)], ["input", *[C3] * 6, "output"]), "8 vertices"),
-        (*_spec([(0, j) for j in range(1, 6)] + [(j, 5) for j in range(1, 5)] + [(1, 2)], ["input", *[C1] * 4, "output"]),
-         "10 edges"),
+        (
+            *_spec(
+                [(0, j) for j in range(1, 6)] + [(j, 5) for j in range(1, 5)] + [(1, 2)],
+                ["input", *[C1] * 4, "output"],
+            ),
+            "10 edges",
+        ),
     ],
 )
 def test_make_rejects_invalid_cells_saying_why(space, matrix, ops, match):
@@ -154,26 +162,33 @@ def test_make_rejects_invalid_cells_saying_why(space, matrix, ops, match):
 
 
 def test_make_argument_errors(space):
-    with pytest.raises(TypeError, match="matrix= and ops="):
+    """Missing, extra or positional arguments are Python's TypeError; bad values ValueError."""
+    with pytest.raises(TypeError, match="'ops'"):
         space.make(matrix=[[0, 1], [0, 0]])
-    with pytest.raises(TypeError, match="unexpected"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'link'"):
         space.make(matrix=[[0, 1], [0, 0]], ops=["input", "output"], link=[0])
-    with pytest.raises(TypeError, match="op names"):
+    with pytest.raises(TypeError, match="positional"):
+        space.make([[0, 1], [0, 0]], ["input", "output"])
+    with pytest.raises(ValueError, match="op names"):
         space.make(matrix=[[0, 1], [0, 0]], ops="input,output")
+    with pytest.raises(ValueError, match="op names"):
+        space.make(matrix=[[0, 1], [0, 0]], ops=["input", 7])
+    with pytest.raises(ValueError, match="0/1 numbers"):
+        space.make(matrix=[["a", "b"], ["c", "d"]], ops=["input", "output"])
 
 
 def test_validate_rejects_unpruned_and_foreign_values(space):
-    assert space.is_valid(NB101Cell(((0, 1), (0, 0)), ("input", "output")))
-    dangling = NB101Cell(((0, 1, 1), (0, 0, 0), (0, 0, 0)), ("input", C3, "output"))
+    assert space.is_valid(NASBench101Cell(((0, 1), (0, 0)), ("input", "output")))
+    dangling = NASBench101Cell(((0, 1, 1), (0, 0, 0), (0, 0, 0)), ("input", C3, "output"))
     with pytest.raises(ValueError, match="not pruned"):
         space.validate(dangling)
-    with pytest.raises(TypeError, match="NB101Cell"):
+    with pytest.raises(TypeError, match="NASBench101Cell"):
         space.validate("0110;input,output")
     with pytest.raises(ValueError, match="upper-triangular"):
-        space.validate(NB101Cell(((0, 1), (1, 0)), ("input", "output")))
+        space.validate(NASBench101Cell(((0, 1), (1, 0)), ("input", "output")))
     with pytest.raises(ValueError, match="archs\\[1\\]|not pruned"):
-        space.check_archs([NB101Cell(((0, 1), (0, 0)), ("input", "output")), dangling])
-    assert not space.is_valid(NB101Cell(((0, 1), (0, 0)), ("input", "conv7x7")))
+        space.check_archs([NASBench101Cell(((0, 1), (0, 0)), ("input", "output")), dangling])
+    assert not space.is_valid(NASBench101Cell(((0, 1), (0, 0)), ("input", "conv7x7")))
 
 
 # ------------------------------------------------------------------------------ identity
@@ -185,7 +200,9 @@ def test_hash_reproduces_all_official_hashes(space, rows, cells):
 
 def test_hash_and_canonical_are_isomorphism_invariant(space, cells):
     for cell in cells[:40]:
-        forms = {space.canonical(space.make(matrix=m, ops=o)) for m, o in topological_relabels(cell)}
+        forms = {
+            space.canonical(space.make(matrix=m, ops=o)) for m, o in topological_relabels(cell)
+        }
         hashes = {space.hash(space.make(matrix=m, ops=o)) for m, o in topological_relabels(cell)}
         assert len(forms) == 1 and hashes == {space.hash(cell)}
         canon = forms.pop()
@@ -197,14 +214,20 @@ def test_string_round_trip(space, cells):
     for cell in cells:
         text = space.to_string(cell)
         assert space.from_string(text) == cell
-    assert space.to_string(space.make(matrix=[[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops=["input", MP, "output"])) == (
-        "011|001|000;input,maxpool3x3,output"
-    )
+    assert space.to_string(
+        space.make(matrix=[[0, 1, 1], [0, 0, 1], [0, 0, 0]], ops=["input", MP, "output"])
+    ) == ("011|001|000;input,maxpool3x3,output")
 
 
 @pytest.mark.parametrize(
-    "text", ["", "011|001|000", "011|001;input,output", "0a1|001|000;input,conv3x3-bn-relu,output",
-             "011|001|000;input,conv9x9,output"]
+    "text",
+    [
+        "",
+        "011|001|000",
+        "011|001;input,output",
+        "0a1|001|000;input,conv3x3-bn-relu,output",
+        "011|001|000;input,conv9x9,output",
+    ],
 )
 def test_from_string_rejects_bad_strings(space, text):
     with pytest.raises(ValueError, match="Bad NB101 string"):
@@ -252,7 +275,9 @@ def test_neighbours(space, cells):
         for v in range(1, len(cell.ops) - 1):
             for op in HIDDEN:
                 if op != cell.ops[v]:
-                    other = space.make(matrix=cell.matrix, ops=[*cell.ops[:v], op, *cell.ops[v + 1:]])
+                    other = space.make(
+                        matrix=cell.matrix, ops=[*cell.ops[:v], op, *cell.ops[v + 1 :]]
+                    )
                     if space.hash(other) != space.hash(cell):
                         assert space.hash(other) in hashes
         # every edge removal that leaves a valid cell is a neighbour
@@ -275,7 +300,9 @@ def test_to_graph_matches_cell(space, cells):
         assert [space.op_vocab[i] for i in g.x.argmax(1).tolist()] == list(cell.ops)
         assert torch.all(g.x.sum(1) == 1)
         edges = {tuple(e) for e in g.edge_index.t().tolist()}
-        assert edges == {(i, j) for i, row in enumerate(cell.matrix) for j, v in enumerate(row) if v}
+        assert edges == {
+            (i, j) for i, row in enumerate(cell.matrix) for j, v in enumerate(row) if v
+        }
 
 
 def test_to_batch_equals_from_data_list(space, cells):
@@ -287,7 +314,11 @@ def test_to_batch_equals_from_data_list(space, cells):
     assert ours.num_graphs == ref.num_graphs == 200
     for i in (0, 7, 199):
         g, h = ours[i], ref[i]
-        assert torch.equal(g.x, h.x) and torch.equal(g.edge_index, h.edge_index) and g.num_nodes == h.num_nodes
+        assert (
+            torch.equal(g.x, h.x)
+            and torch.equal(g.edge_index, h.edge_index)
+            and g.num_nodes == h.num_nodes
+        )
     assert len(ours.to_data_list()) == 200
     with pytest.raises(ValueError, match="at least one"):
         space.to_batch([])
@@ -328,7 +359,6 @@ def test_to_network_builds_a_module(space, cells):
 
 
 def test_param_counts_build_the_networks(space, cells):
-    assert not space.has_fast_param_counts()
     counts = space.param_counts(cells[:2])
     built = [space.to_network(space.canonical(c)) for c in cells[:2]]
     assert counts.tolist() == [sum(p.numel() for p in net.parameters()) for net in built]
@@ -352,7 +382,7 @@ def test_small_enumeration_matches_brute_force(space):
                 pass
     assert got == brute
     for r in range(0, len(table), 37):
-        cell = NB101Cell(*table.cell_args(r))
+        cell = NASBench101Cell(*table.cell_args(r))
         assert space.canonical(cell) == cell and space.hash(cell) == table.hex(r)
         space.validate(cell)
 
@@ -361,7 +391,10 @@ def test_small_enumeration_matches_brute_force(space):
 def test_enumeration_is_complete_and_canonical(space, table):
     assert len(table) == 423_624
     keys = table.hash
-    assert ((keys[1:, 0] > keys[:-1, 0]) | ((keys[1:, 0] == keys[:-1, 0]) & (keys[1:, 1] > keys[:-1, 1]))).all()
+    assert (
+        (keys[1:, 0] > keys[:-1, 0])
+        | ((keys[1:, 0] == keys[:-1, 0]) & (keys[1:, 1] > keys[:-1, 1]))
+    ).all()
     cells = list(itertools.islice(space.enumerate(), 0, None, 211))
     for row, cell in zip(range(0, len(table), 211), cells, strict=True):
         assert space.hash(fresh(cell)) == space.hash(cell) == table.hex(row)
@@ -405,8 +438,13 @@ def test_cell_for_hash(space, table, rows, cells):
 
 @pytest.mark.slow
 def test_cache_is_rebuilt_when_corrupt(space, table, tmp_path, monkeypatch):
-    arrays = {"hash": table.hash, "num_vertices": table.num_vertices, "adjacency": table.adjacency,
-              "ops": table.ops, "version": np.array(enum_mod.CACHE_VERSION)}
+    arrays = {
+        "hash": table.hash,
+        "num_vertices": table.num_vertices,
+        "adjacency": table.adjacency,
+        "ops": table.ops,
+        "version": np.array(enum_mod.CACHE_VERSION),
+    }
     calls = []
     monkeypatch.setattr(enum_mod, "build_table", lambda **kw: calls.append(kw) or arrays)
     path = enum_mod.cache_file(tmp_path)
@@ -414,6 +452,8 @@ def test_cache_is_rebuilt_when_corrupt(space, table, tmp_path, monkeypatch):
     other = NASBench101Space(cache_dir=tmp_path)
     assert len(other.table()) == 423_624 and len(calls) == 1
     enum_mod._LOADED.pop(path)
-    assert len(NASBench101Space(cache_dir=tmp_path).table()) == 423_624 and len(calls) == 1  # read from disk
+    assert (
+        len(NASBench101Space(cache_dir=tmp_path).table()) == 423_624 and len(calls) == 1
+    )  # read from disk
     shutil.rmtree(tmp_path)
     enum_mod._LOADED.pop(path)

@@ -11,10 +11,13 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from gnnpred.spaces import NASBench201Space, NB201Cell, get_space
+from gnnpred.spaces import NASBench201Cell, NASBench201Space, get_space
 from gnnpred.spaces.nasbench201 import EDGES, OPS
 
-BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+BEST = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +26,18 @@ def space() -> NASBench201Space:
 
 
 @pytest.fixture(scope="module")
-def all_cells(space) -> list[NB201Cell]:
+def all_cells(space) -> list[NASBench201Cell]:
     return list(space.enumerate())
 
 
-def _diff(a: NB201Cell, b: NB201Cell) -> int:
+def _diff(a: NASBench201Cell, b: NASBench201Cell) -> int:
     return sum(x != y for x, y in zip(a.ops, b.ops, strict=True))
 
 
 # ----------------------------------------------------------------------------------- identity
 def test_enumerate_covers_space_once_in_product_order(space, all_cells):
     assert len(space) == len(OPS) ** 6 == len(all_cells) == len(set(all_cells))
-    assert all_cells == [NB201Cell(ops) for ops in itertools.product(OPS, repeat=6)]
+    assert all_cells == [NASBench201Cell(ops) for ops in itertools.product(OPS, repeat=6)]
     assert len({space.hash(a) for a in all_cells}) == len(all_cells)
 
 
@@ -44,7 +47,14 @@ def test_string_round_trip_every_cell(space, all_cells):
         assert space.from_string(text) == cell
         assert space.hash(cell) == text
     cell = space.from_string(BEST)
-    assert cell.ops == ("nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3", "skip_connect", "nor_conv_3x3", "nor_conv_3x3")
+    assert cell.ops == (
+        "nor_conv_3x3",
+        "nor_conv_3x3",
+        "nor_conv_3x3",
+        "skip_connect",
+        "nor_conv_3x3",
+        "nor_conv_3x3",
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,28 +81,40 @@ def test_from_string_wrong_type(space):
 
 
 def test_make_validates(space):
-    cell = space.make(ops=["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "none"])
-    assert isinstance(cell.ops, tuple) and hash(cell) == hash(NB201Cell(tuple(cell.ops)))
+    cell = space.make(
+        ops=["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "none"]
+    )
+    assert isinstance(cell.ops, tuple) and hash(cell) == hash(NASBench201Cell(tuple(cell.ops)))
     with pytest.raises(ValueError, match="6 edge ops"):
         space.make(ops=["none"] * 5)
     with pytest.raises(ValueError, match="Valid ops") as info:
         space.make(ops=["none"] * 5 + ["conv5x5"])
     assert "conv5x5" in str(info.value) and "avg_pool_3x3" in str(info.value)
-    with pytest.raises(TypeError, match="sequence"):
+    with pytest.raises(ValueError, match="sequence"):
         space.make(ops="none")
-    with pytest.raises(TypeError, match="only ops"):
+    with pytest.raises(ValueError, match="op names"):
+        space.make(ops=["none"] * 5 + [3])
+
+
+def test_make_signature_is_keyword_only(space):
+    """A missing, extra or positional argument is Python's own TypeError."""
+    with pytest.raises(TypeError, match="unexpected keyword argument 'matrix'"):
         space.make(ops=["none"] * 6, matrix=[[0]])
+    with pytest.raises(TypeError, match="'ops'"):
+        space.make()
+    with pytest.raises(TypeError, match="positional"):
+        space.make(["none"] * 6)
 
 
 def test_validate_and_is_valid(space):
-    with pytest.raises(TypeError, match="NB201Cell"):
+    with pytest.raises(TypeError, match="NASBench201Cell"):
         space.validate(("none",) * 6)
     with pytest.raises(TypeError, match="tuple of op names"):
-        space.validate(NB201Cell((1, 2, 3, 4, 5, 6)))
-    assert space.is_valid(NB201Cell(("none",) * 6))
-    assert not space.is_valid(NB201Cell(("none",) * 7))
+        space.validate(NASBench201Cell((1, 2, 3, 4, 5, 6)))
+    assert space.is_valid(NASBench201Cell(("none",) * 6))
+    assert not space.is_valid(NASBench201Cell(("none",) * 7))
     with pytest.raises(TypeError, match=r"archs\[1\]"):
-        space.check_archs([NB201Cell(("none",) * 6), "x"])
+        space.check_archs([NASBench201Cell(("none",) * 6), "x"])
 
 
 # ----------------------------------------------------------------------------------- sampling
@@ -132,7 +154,7 @@ def test_neighbours(space):
 
 # ----------------------------------------------------------------------------------- canonical
 def _path_pruned(ops: tuple[str, ...]) -> list[str]:
-    """Independent liveness: an edge is live iff it lies on an input->output path of non-none edges."""
+    """Independent liveness: an edge is live iff it is on an input->output path of live ops."""
     paths = [[3], [0, 4], [1, 5], [0, 2, 5]]  # edge indices of the four 0 -> 3 paths
     live = {e for p in paths if all(ops[e] != "none" for e in p) for e in p}
     return [o if i in live else "none" for i, o in enumerate(ops)]
@@ -154,10 +176,16 @@ def test_canonical_matches_path_liveness_on_every_cell(space, all_cells):
 def test_canonical_examples(space):
     dead_out = space.make(ops=["nor_conv_3x3", "none", "none", "none", "none", "none"])
     assert space.canonical(dead_out) == space.make(ops=["none"] * 6)
-    dead_in = space.make(ops=["none", "none", "nor_conv_1x1", "skip_connect", "avg_pool_3x3", "none"])
+    dead_in = space.make(
+        ops=["none", "none", "nor_conv_1x1", "skip_connect", "avg_pool_3x3", "none"]
+    )
     assert space.canonical(dead_in).ops == ("none", "none", "none", "skip_connect", "none", "none")
-    twin = space.make(ops=["nor_conv_3x3", "skip_connect", "none", "none", "nor_conv_1x1", "avg_pool_3x3"])
-    swapped = space.make(ops=["skip_connect", "nor_conv_3x3", "none", "none", "avg_pool_3x3", "nor_conv_1x1"])
+    twin = space.make(
+        ops=["nor_conv_3x3", "skip_connect", "none", "none", "nor_conv_1x1", "avg_pool_3x3"]
+    )
+    swapped = space.make(
+        ops=["skip_connect", "nor_conv_3x3", "none", "none", "avg_pool_3x3", "nor_conv_1x1"]
+    )
     assert space.canonical(twin) == space.canonical(swapped) == swapped
     best = space.from_string(BEST)
     assert space.canonical(best) is best
@@ -167,7 +195,7 @@ def test_canonical_classes_share_accuracy(space, nb201_csv):
     with open(nb201_csv, newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(space)
-    groups: dict[NB201Cell, list[float]] = collections.defaultdict(list)
+    groups: dict[NASBench201Cell, list[float]] = collections.defaultdict(list)
     for row in rows:
         groups[space.canonical(space.from_string(row["arch"]))].append(float(row["test_accuracy"]))
     n_classes = len(groups)
@@ -195,7 +223,11 @@ def test_to_graph_structure(space):
     names = [space.op_vocab[i] for i in g.x.argmax(1).tolist()]
     assert names == ["input", *cell.ops, "output"]
     src, dst = g.edge_index.tolist()
-    assert g.edge_index.dtype == torch.long and len(src) == 10 and all(s < d for s, d in zip(src, dst, strict=True))
+    assert (
+        g.edge_index.dtype == torch.long
+        and len(src) == 10
+        and all(s < d for s, d in zip(src, dst, strict=True))
+    )
     # Op node a (edge s->t) feeds op node b (edge s'->t') exactly when t == s'.
     pairs = set(zip(src, dst, strict=True))
     for a, (_, t) in enumerate(EDGES):
@@ -244,14 +276,18 @@ def test_param_counts_match_the_built_networks(space):
     from gnnpred.spaces.base import SearchSpace
 
     cells = space.sample_many(40, np.random.default_rng(3)) + [space.from_string(BEST)]
-    dead = space.make(["nor_conv_3x3", "none", "nor_conv_3x3", "none", "none", "none"])  # 3 is unreachable
+    # node 3 is unreachable: every edge is dead
+    dead = space.make(ops=["nor_conv_3x3", "none", "nor_conv_3x3", "none", "none", "none"])
     cells.append(dead)
     fast = space.param_counts(cells)
-    assert space.has_fast_param_counts()
     assert fast.dtype == np.int64 and fast.shape == (len(cells),)
     np.testing.assert_array_equal(fast, SearchSpace.param_counts(space, cells))
     built = space.to_network(space.canonical(cells[5]))
     assert fast[5] == sum(p.numel() for p in built.parameters())
-    empty = space.make(["none"] * 6)
+    empty = space.make(ops=["none"] * 6)
     # dead edges carry no parameters: the cell counts as the empty one
-    assert fast[-1] == space.param_counts([empty])[0] < sum(p.numel() for p in space.to_network(dead).parameters())
+    assert (
+        fast[-1]
+        == space.param_counts([empty])[0]
+        < sum(p.numel() for p in space.to_network(dead).parameters())
+    )
