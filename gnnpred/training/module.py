@@ -35,7 +35,7 @@ class TrainingFailed(RuntimeError):
 
 
 class ClassifierModule(L.LightningModule):
-    """Train ``network`` for classification with SGD, Nesterov momentum and a cosine schedule.
+    """Train ``network`` for classification: SGD with Nesterov momentum, cosine schedule.
 
     Logs ``train_loss`` and ``train_acc`` (per epoch), ``val_acc`` and ``test_acc``, all
     accuracies in percent as NAS-Bench-201 reports them. After each epoch the same figures are

@@ -114,7 +114,8 @@ def train_network(
             :class:`PlanetoidFolderDataModule`, or the caller's own), with train, validation
             and test loaders.
         epochs: Training epochs (200 in NAS-Bench-201).
-        batch_size: Overrides the data module's ``batch_size`` attribute when given.
+        batch_size: Overrides the data module's ``batch_size`` attribute when given (the data
+            module keeps the new value).
         lr: Initial learning rate, annealed to zero by a cosine schedule.
         weight_decay: L2 weight decay.
         momentum: SGD momentum.
@@ -134,8 +135,8 @@ def train_network(
         The accuracies, final training loss, epochs run and wall time.
 
     Raises:
-        ValueError: If an argument is out of range, or ``trainer_kwargs`` sets ``max_epochs``
-            (use ``epochs``).
+        ValueError: If an argument is out of range, ``trainer_kwargs`` sets ``max_epochs``
+            (use ``epochs``), or ``batch_size`` is given for a data module without one.
         TrainingFailed: If the training loss becomes NaN or infinite.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
@@ -152,6 +153,11 @@ def train_network(
     if batch_size is not None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int. Got {batch_size!r} instead.")
+        if not hasattr(datamodule, "batch_size"):
+            raise ValueError(
+                f"{type(datamodule).__name__} has no batch_size to override (full-batch data?). "
+                f"Got batch_size={batch_size}; pass batch_size=None."
+            )
         datamodule.batch_size = batch_size
     task = ClassifierModule(network, lr=lr, momentum=momentum, nesterov=nesterov,
                             weight_decay=weight_decay, label_smoothing=label_smoothing,
@@ -168,7 +174,7 @@ def train_network(
         "num_sanity_val_steps": 0,
     }
     options = {**defaults, **options, "max_epochs": int(epochs)}
-    cuda = [dev.index or 0] if dev.type == "cuda" else []
+    cuda = list(range(torch.cuda.device_count()))  # forked too, whichever one trains
     start = time.perf_counter()
     with _quiet(progress), torch.random.fork_rng(devices=cuda):
         torch.manual_seed(int(seed))
@@ -177,7 +183,9 @@ def train_network(
         trainer = L.Trainer(**options)
         trainer.fit(task, datamodule=datamodule)
         epochs_run = trainer.current_epoch
-        if "val_acc" not in task.metrics or trainer.check_val_every_n_epoch > 1:
+        every = trainer.check_val_every_n_epoch
+        if "val_acc" not in task.metrics or not every or epochs_run % every:
+            # the last epoch was not validated (validation every few epochs or by steps)
             trainer.validate(task, datamodule=datamodule, verbose=False)
         trainer.test(task, datamodule=datamodule, verbose=False)
     seconds = time.perf_counter() - start

@@ -11,6 +11,7 @@ from torch import nn
 
 from gnnpred import get_space
 from gnnpred.training import DigitsDataModule, TrainingFailed, TrainResult, train_network
+from gnnpred.training.train import default_precision
 
 NB201 = get_space("nasbench201")
 CELL = NB201.make(ops=["nor_conv_3x3", "skip_connect", "nor_conv_1x1",
@@ -105,6 +106,24 @@ def test_trainer_kwargs_reach_the_trainer(digits: DigitsDataModule) -> None:
                   trainer_kwargs={"callbacks": [counter], "limit_train_batches": 2})
     assert counter.epochs == 2
     assert {"train_loss", "train_acc", "val_acc"} <= set(counter.logged)
+
+
+def test_nothing_is_written_and_the_last_epoch_is_validated(
+    digits: DigitsDataModule, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = train_network(small_nb201(digits), digits, epochs=1, device="cpu",
+                           trainer_kwargs={"check_val_every_n_epoch": 5})
+    assert math.isfinite(result.valid_accuracy)  # validated once after training
+    assert list(tmp_path.iterdir()) == []  # no lightning_logs, no checkpoints
+    assert capsys.readouterr().out == ""
+
+
+def test_default_precision_is_mixed_on_cuda_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_precision(torch.device("cpu")) == "32-true"
+    for bf16, expected in ((True, "bf16-mixed"), (False, "16-mixed")):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda bf16=bf16: bf16)
+        assert default_precision(torch.device("cuda")) == expected
 
 
 def test_batch_size_overrides_the_data_module() -> None:
