@@ -11,10 +11,10 @@ Usage (from the repository root)::
     python benchmarks/search.py                      # 20 seeds, both benchmarks
     python benchmarks/search.py --quick              # 5 seeds, NB201 only
     python benchmarks/search.py --benchmarks nb201 --algorithms evolution,assessor --jobs 2
-    python benchmarks/search.py --timing             # one NB201 assessor seed, budget 150, no early stop
+    python benchmarks/search.py --timing             # one NB201 assessor seed, budget 150
     python benchmarks/search.py --benchmarks graph --json cora.json --resume   # long: resumable
-    python benchmarks/search.py --benchmarks nb201 --algorithms assessor --seeds 60 --first-seed 100 \
-        --assessor-params '{"n_explore": 2}'      # tune on seeds the benchmark does not use
+    python benchmarks/search.py --benchmarks nb201 --algorithms assessor --seeds 60 \
+        --first-seed 100 --assessor-params '{"n_explore": 2}'   # tune on seeds not reported
 
 With ``--json FILE`` every finished run is written to FILE at once; ``--resume`` then skips the
 runs already there, so a killed benchmark loses only the runs in flight.
@@ -43,11 +43,21 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 CHECKPOINTS = (50, 100, 200)
 BENCHMARKS = {
-    "nb201": {"title": "NAS-Bench-201 CIFAR-10 (shared CSV)", "name": "nasbench201",
-              "kw": {"path": str(SHARED / "nb201_cifar10.csv")}, "metric": None, "report": None},
-    "graph": {"title": "NAS-Bench-Graph cora (search valid_perf, report perf)", "name": "nasbench-graph",
-              "kw": {"dataset": "cora"}, "metric": "valid_perf", "report": "perf",
-              "assessor_budget": 200},  # no algorithm finds this table's optimum reliably
+    "nb201": {
+        "title": "NAS-Bench-201 CIFAR-10 (shared CSV)",
+        "name": "nasbench201",
+        "kw": {"path": str(SHARED / "nb201_cifar10.csv")},
+        "metric": None,
+        "report": None,
+    },
+    "graph": {
+        "title": "NAS-Bench-Graph cora (search valid_perf, report perf)",
+        "name": "nasbench-graph",
+        "kw": {"dataset": "cora"},
+        "metric": "valid_perf",
+        "report": "perf",
+        "assessor_budget": 200,
+    },  # no algorithm finds this table's optimum reliably
 }
 _CACHE: dict = {}
 
@@ -76,14 +86,27 @@ def one_run(task: tuple) -> dict:
     bench, domain = _bench(key)
     report = BENCHMARKS[key]["report"]
     t0 = time.perf_counter()
-    res = run_search(get_algorithm(algo, **json.loads(params)), bench, budget, seed, domain=domain,
-                     stop_at_optimum=True, report_metrics=(report,) if report else (), device="cpu")
+    res = run_search(
+        get_algorithm(algo, **json.loads(params)),
+        bench,
+        budget,
+        seed,
+        domain=domain,
+        stop_at_optimum=True,
+        report_metrics=(report,) if report else (),
+        device="cpu",
+    )
     curve = res.best_curve()
     best_idx = [int(np.argmax(res.values[: min(n, res.n_queries)])) for n in CHECKPOINTS]
     return {
-        "key": key, "algorithm": algo, "seed": seed, "budget": budget, "params": params,
+        "key": key,
+        "algorithm": algo,
+        "seed": seed,
+        "budget": budget,
+        "params": params,
         "n_queries": res.n_queries,
-        "queries_to_optimum": res.queries_to_optimum, "optimum": res.optimum,
+        "queries_to_optimum": res.queries_to_optimum,
+        "optimum": res.optimum,
         "best_after": [float(curve[min(n, res.n_queries) - 1]) for n in CHECKPOINTS],
         "report_after": ([float(res.extra[report][i]) for i in best_idx] if report else None),
         "time": time.perf_counter() - t0,
@@ -98,43 +121,75 @@ def print_table(key: str, rows: list[dict], budgets: dict[str, int]) -> None:
     spec = BENCHMARKS[key]
     opt = rows[0]["optimum"]
     print(f"\n{spec['title']}: optimum {opt:.4f}, {len({r['seed'] for r in rows})} seeds")
-    head = ["algorithm", "budget", "median q->opt", "reached", *[f"best @{n}" for n in CHECKPOINTS],
-            *([f"{spec['report']} of best @{n}" for n in CHECKPOINTS] if spec["report"] else []), "s/run"]
+    head = [
+        "algorithm",
+        "budget",
+        "median q->opt",
+        "reached",
+        *[f"best @{n}" for n in CHECKPOINTS],
+        *([f"{spec['report']} of best @{n}" for n in CHECKPOINTS] if spec["report"] else []),
+        "s/run",
+    ]
     lines = [head]
     for algo in dict.fromkeys(r["algorithm"] for r in rows):
         rs = [r for r in rows if r["algorithm"] == algo]
         qto = [r["queries_to_optimum"] or math.inf for r in rs]
         med = _median(qto)
-        cols = [[r["best_after"] for r in rs]] + ([[r["report_after"] for r in rs]] if spec["report"] else [])
-        lines.append([algo, str(budgets[algo]), f"{med:.1f}" if math.isfinite(med) else f">{budgets[algo]}",
-                      f"{sum(math.isfinite(q) for q in qto)}/{len(rs)}",
-                      *[f"{_median([v[i] for v in vals]):.4f}" for vals in cols for i in range(len(CHECKPOINTS))],
-                      f"{np.mean([r['time'] for r in rs]):.1f}"])
+        cols = [[r["best_after"] for r in rs]] + (
+            [[r["report_after"] for r in rs]] if spec["report"] else []
+        )
+        lines.append(
+            [
+                algo,
+                str(budgets[algo]),
+                f"{med:.1f}" if math.isfinite(med) else f">{budgets[algo]}",
+                f"{sum(math.isfinite(q) for q in qto)}/{len(rs)}",
+                *[
+                    f"{_median([v[i] for v in vals]):.4f}"
+                    for vals in cols
+                    for i in range(len(CHECKPOINTS))
+                ],
+                f"{np.mean([r['time'] for r in rs]):.1f}",
+            ]
+        )
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     for i, row in enumerate(lines):
-        print("  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  ".join(
+                c.rjust(w) if j else c.ljust(w)
+                for j, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    meds = {a: _median([r["queries_to_optimum"] or math.inf for r in rows if r["algorithm"] == a])
-            for a in dict.fromkeys(r["algorithm"] for r in rows)}
+    meds = {
+        a: _median([r["queries_to_optimum"] or math.inf for r in rows if r["algorithm"] == a])
+        for a in dict.fromkeys(r["algorithm"] for r in rows)
+    }
     if "assessor" in meds and "evolution" in meds:
         a, e = meds["assessor"], meds["evolution"]
         ratio = a / e if math.isfinite(a) and math.isfinite(e) else float("nan")
         lo, hi = ratio_interval(rows)
-        print(f"assessor / evolution median queries to optimum: {ratio:.2f} "
-              f"(95% bootstrap interval over seeds {lo:.2f}-{hi:.2f}; "
-              f"target for NB201: assessor <= 150 and ratio <= 0.25)")
+        print(
+            f"assessor / evolution median queries to optimum: {ratio:.2f} "
+            f"(95% bootstrap interval over seeds {lo:.2f}-{hi:.2f}; "
+            f"target for NB201: assessor <= 150 and ratio <= 0.25)"
+        )
 
 
-def ratio_interval(rows: list[dict], n_boot: int = 2000, level: float = 0.95) -> tuple[float, float]:
+def ratio_interval(
+    rows: list[dict], n_boot: int = 2000, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of median(assessor) / median(evolution) queries to optimum.
 
     Seeds are resampled with replacement, the same seeds for both algorithms (paired: a seed
     that is hard for one is often hard for the other). Runs that never reach the optimum count
     as infinite, so the bounds may be ``inf`` or ``nan``.
     """
-    q = {a: {r["seed"]: (r["queries_to_optimum"] or math.inf) for r in rows if r["algorithm"] == a}
-         for a in ("assessor", "evolution")}
+    q = {
+        a: {r["seed"]: (r["queries_to_optimum"] or math.inf) for r in rows if r["algorithm"] == a}
+        for a in ("assessor", "evolution")
+    }
     seeds = sorted(set(q["assessor"]) & set(q["evolution"]))
     if not seeds:
         return float("nan"), float("nan")
@@ -160,8 +215,10 @@ def timing(seed: int = 0, budget: int = 150) -> None:
     t0 = time.perf_counter()
     res = run_search(get_algorithm("assessor"), bench, budget, seed, domain=domain, device="cpu")
     dt = time.perf_counter() - t0
-    print(f"NB201 assessor, seed {seed}, budget {budget} (no early stop): {dt:.0f} s wall, "
-          f"{res.n_queries} queries, best {max(res.values):.4f} (target < 180 s on 2 CPU cores)")
+    print(
+        f"NB201 assessor, seed {seed}, budget {budget} (no early stop): {dt:.0f} s wall, "
+        f"{res.n_queries} queries, best {max(res.values):.4f} (target < 180 s on 2 CPU cores)"
+    )
 
 
 def reprint(path: str) -> None:
@@ -171,7 +228,9 @@ def reprint(path: str) -> None:
         rs = [r for r in rows if r["key"] == key]
         budgets: dict[str, int] = {}
         for r in rs:  # files without "budget": the longest run stands in for it
-            budgets[r["algorithm"]] = max(budgets.get(r["algorithm"], 0), r.get("budget", r["n_queries"]))
+            budgets[r["algorithm"]] = max(
+                budgets.get(r["algorithm"], 0), r.get("budget", r["n_queries"])
+            )
         print_table(key, rs, budgets)
 
 
@@ -180,20 +239,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--benchmarks", default="nb201,graph", help="comma list of nb201, graph")
     p.add_argument("--algorithms", default="random,evolution,local,assessor")
     p.add_argument("--seeds", type=int, default=20, help="how many seeds (default 20)")
-    p.add_argument("--first-seed", type=int, default=0,
-                   help="first seed (default 0); tune on others, e.g. 100, than those you report")
-    p.add_argument("--assessor-params", default="{}",
-                   help="JSON object of AssessorGuidedSearch hyper-parameters, e.g. '{\"n_explore\": 2}'")
-    p.add_argument("--budget", type=int, default=3000, help="query cap of the baselines (default 3000)")
-    p.add_argument("--assessor-budget", type=int, default=300, help="query cap of assessor runs (default 300)")
-    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel assessor runs")
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="first seed (default 0); tune on others, e.g. 100, than those you report",
+    )
+    p.add_argument(
+        "--assessor-params",
+        default="{}",
+        help="JSON object of AssessorGuidedSearch hyper-parameters, e.g. '{\"n_explore\": 2}'",
+    )
+    p.add_argument(
+        "--budget", type=int, default=3000, help="query cap of the baselines (default 3000)"
+    )
+    p.add_argument(
+        "--assessor-budget", type=int, default=300, help="query cap of assessor runs (default 300)"
+    )
+    p.add_argument(
+        "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel assessor runs"
+    )
     p.add_argument("--quick", action="store_true", help="5 seeds, NB201 only")
     p.add_argument("--json", default=None, help="also write all per-run numbers to this file")
-    p.add_argument("--resume", action="store_true",
-                   help="with --json: keep the runs already in that file and run only the missing ones")
-    p.add_argument("--reprint", default=None, help="only print the tables of an earlier --json file")
-    p.add_argument("--timing", action="store_true",
-                   help="only time one NB201 assessor seed with budget 150 and no early stop")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --json: keep the runs already in that file and run only the missing ones",
+    )
+    p.add_argument(
+        "--reprint", default=None, help="only print the tables of an earlier --json file"
+    )
+    p.add_argument(
+        "--timing",
+        action="store_true",
+        help="only time one NB201 assessor seed with budget 150 and no early stop",
+    )
     args = p.parse_args(argv)
     if args.reprint:
         reprint(args.reprint)
@@ -207,21 +287,33 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = json.loads(args.assessor_params)
     except json.JSONDecodeError as exc:
-        print(f"--assessor-params must be a JSON object; got {args.assessor_params!r} ({exc})", file=sys.stderr)
+        print(
+            f"--assessor-params must be a JSON object; got {args.assessor_params!r} ({exc})",
+            file=sys.stderr,
+        )
         return 2
     if not isinstance(params, dict):
-        print(f"--assessor-params must be a JSON object; got {args.assessor_params!r}", file=sys.stderr)
+        print(
+            f"--assessor-params must be a JSON object; got {args.assessor_params!r}",
+            file=sys.stderr,
+        )
         return 2
-    from search.algorithms import get_algorithm
+    from search.algorithms import AssessorGuidedSearch, hyper_parameters
 
     try:
-        get_algorithm("assessor", **params)
-    except ValueError as exc:  # an unknown hyper-parameter name
+        AssessorGuidedSearch(**params)
+    except TypeError as exc:  # an unknown hyper-parameter name
+        known = ", ".join(hyper_parameters("assessor"))
+        print(f"--assessor-params: {exc}. AssessorGuidedSearch takes: {known}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a bad value
         print(f"--assessor-params: {exc}", file=sys.stderr)
         return 2
     if args.seeds < 1 or args.first_seed < 0:
-        print(f"--seeds must be >= 1 and --first-seed >= 0; got {args.seeds} and {args.first_seed}",
-              file=sys.stderr)
+        print(
+            f"--seeds must be >= 1 and --first-seed >= 0; got {args.seeds} and {args.first_seed}",
+            file=sys.stderr,
+        )
         return 2
     params_json = json.dumps(params, sort_keys=True)
     if args.resume and not args.json:
@@ -239,10 +331,22 @@ def main(argv: list[str] | None = None) -> int:
         keys.remove("nb201")
     for key in keys:
         t0 = time.time()
-        budgets = {a: (min(args.assessor_budget, BENCHMARKS[key].get("assessor_budget", args.assessor_budget))
-                       if a == "assessor" else args.budget) for a in algos}
-        tasks = [(key, a, s, budgets[a], 1, params_json if a == "assessor" else "{}")
-                 for a in algos for s in seeds]
+        budgets = {
+            a: (
+                min(
+                    args.assessor_budget,
+                    BENCHMARKS[key].get("assessor_budget", args.assessor_budget),
+                )
+                if a == "assessor"
+                else args.budget
+            )
+            for a in algos
+        }
+        tasks = [
+            (key, a, s, budgets[a], 1, params_json if a == "assessor" else "{}")
+            for a in algos
+            for s in seeds
+        ]
         rows = _run_tasks(key, tasks, store, args.jobs, args.json)
         print_table(key, rows, budgets)
         print(f"({time.time() - t0:.0f} s)")
@@ -258,7 +362,9 @@ def _key_of(t: tuple) -> tuple:
     return (*t[:4], t[5])
 
 
-def _run_tasks(key: str, tasks: list[tuple], store: list[dict], jobs: int, json_path: str | None) -> list[dict]:
+def _run_tasks(
+    key: str, tasks: list[tuple], store: list[dict], jobs: int, json_path: str | None
+) -> list[dict]:
     """Rows of ``tasks``: taken from ``store`` when there, else run (and added to ``store``, which
     is rewritten to ``json_path`` after every run so that ``--resume`` loses at most the runs in
     flight)."""
@@ -269,8 +375,12 @@ def _run_tasks(key: str, tasks: list[tuple], store: list[dict], jobs: int, json_
     def keep(r: dict, i: int | None = None) -> None:
         store.append(r)
         if i is not None:
-            print(f"  {key} assessor run {i}/{len(heavy)}: seed {r['seed']}, q->opt "
-                  f"{r['queries_to_optimum']} ({r['time']:.0f} s)", file=sys.stderr, flush=True)
+            print(
+                f"  {key} assessor run {i}/{len(heavy)}: seed {r['seed']}, q->opt "
+                f"{r['queries_to_optimum']} ({r['time']:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
         if json_path:
             _write_json(json_path, store)
 

@@ -37,7 +37,8 @@ class Domain:
         self.dedupe = dedupe
         self.archs: list[Arch] = list(benchmark.archs())
         if not self.archs:
-            raise ValueError(f"The benchmark {getattr(benchmark, 'name', benchmark)!r} holds no cell.")
+            name = getattr(benchmark, "name", benchmark)
+            raise ValueError(f"The benchmark {name!r} holds no cell.")
         space = self.space
         # benchmark key -> row, so that any equal cell maps to the table's own object
         self._row = {space.hash(a): i for i, a in enumerate(self.archs)}

@@ -1,46 +1,45 @@
 """Assessor-guided search: spend queries only on the cells a semi-supervised predictor ranks best.
 
 In the spirit of SemiNAS (Luo et al., NeurIPS 2020, https://arxiv.org/abs/2002.10389): each
-round fits :class:`gnnpred.Assessor` on every evaluated cell plus a fixed unlabelled pool, scores
-thousands of candidates (mutations and neighbours of the best evaluated cells, random cells, or
-the whole table when it is small) in one batch, and queries the top few.
+round fits :class:`gnnpred.Assessor` on every successfully evaluated cell plus a fixed unlabelled
+pool, scores thousands of candidates in one batch (the whole table when it is small; otherwise
+neighbours and mutations of the best evaluated cell, then random cells) and queries the top few.
 
-Each round's queries are split: most (``local_fraction``) are unseen neighbours of the best cell
-found so far (local refinement, which is what finds the exact optimum), the rest the
-best-predicted candidates overall (global jumps). Of the local picks, one is the best-predicted
-neighbour and one (``n_explore``) an exploration pick: a predictor trained on few labels
-extrapolates global trends ("skip connections are poor") and can leave the one neighbour that
-escapes a local optimum for last. On NAS-Bench-201 the exploration pick is the neighbour whose
-untrained network synflow scores highest (``explore``; the space's ``guide_proxy``), which judges
-each neighbour's network on its own: on NB201 plateau cells (93.5-94.2) synflow's favourite
-neighbour improves on the cell 69% of the time (the parameter count's 55%), and over seeds
-100-159 it lowered the median queries to the optimum from 22 to 19 (the pick that adds the
-op/edge least seen among the evaluated cells, ``explore="rarity"``, is used elsewhere). The
-autoencoder is pretrained once per search (the pool never changes; ``warm_start=True``) and
-only the prediction heads are retrained each round, from scratch (``warm_heads=False``: heads
-continued from the previous round stay anchored to the fit on fewer labels and found the NB201
-optimum later, a median of 32.5 queries instead of 26 over seeds 100-119). Each refit weighs the
-best evaluated cells more (``top_weight``): the search needs the order among the top cells, not
-among the poor ones (median 26 -> 24, worst run 61 -> 45 over the same seeds).
+A round's queries are of three kinds, queried in this order:
+
+1. the best-predicted unseen neighbours of the best cell found so far (``local_fraction`` of the
+   round): local refinement, which is what finds the exact optimum;
+2. the best-predicted candidates overall: global jumps;
+3. exploration picks (``n_explore``) among the remaining neighbours of the best cell. A predictor
+   trained on few labels extrapolates global trends ("skip connections are poor") and can leave
+   the one neighbour that escapes a local optimum for last, so these picks judge neighbours by
+   something the labels do not teach: a data-free zero-cost proxy of each neighbour's untrained
+   network where one is known to pick good neighbours in the space (synflow on NAS-Bench-201,
+   see :mod:`search.algorithms.space_hints`), otherwise the encoding feature (an op on an edge)
+   the neighbour adds that is least seen among the labelled cells.
+
+The autoencoder is pretrained once per search (the pool never changes: ``warm_start=True``) and
+the prediction heads are retrained from scratch each round (``warm_heads=False``), so a round's
+fit depends only on the labels it sees, not on earlier fits made with fewer labels. Each refit
+sees the labelled cells in table order, so the order of a round's queries changes no later round
+(it only decides how soon a good cell is counted), and it weighs the best cells more
+(``top_weight``): the search needs the order among the top cells, not among the poor ones.
 
 Every ranking blends the assessor's prediction with a zero-cost prior, the parameter count of
-each cell's network (``prior``; on by default where the space counts parameters in closed form, as
-NAS-Bench-201 does): both as standardised ranks, the prior weighted ``n_init / n`` with ``n``
-evaluated cells. A fit on six labels barely ranks the table (Spearman 0.1-0.5), while the
-parameter count alone ranks NB201 CIFAR-10 at Spearman 0.82 and puts its optimum 39th of 15,625;
-the prior takes the first rounds to the large-network region and fades as labels accumulate
-(median queries to the NB201 optimum 27 -> 22 over seeds 100-159; better on 37 seeds, worse on 19).
+each cell's network (``prior``), both as standardised ranks, the prior weighted
+``prior_weight * n_init / n`` with ``n`` labels. A fit on a handful of labels barely ranks the
+table, while the parameter count alone ranks NAS-Bench-201 well; the prior takes the first rounds
+towards large networks and fades as labels accumulate.
 
-A round's picks are queried best-predicted neighbour first, then the best-predicted cells
-overall, then the exploration picks (over seeds 100-159 the optimum was hit by those three
-kinds of pick 33, 23 and 4 times). Each refit sees the evaluated cells in table order, so the
-order of a round's queries changes no later round: it only decides how soon a hit is counted.
+A failed evaluation (non-finite value) only counts as queried: it is never a label, the parent
+of a round or the best cell, and the search goes on (with random cells until two evaluations
+have succeeded). The measured effect of each choice is in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import warnings
 from typing import Any
 
 import numpy as np
@@ -48,163 +47,139 @@ import numpy as np
 from search.algorithms.base import (
     Arch,
     SearchAlgorithm,
-    check_nonnegative_float,
-    check_positive_int,
+    check_choice,
+    check_float,
+    check_int,
+    succeeded,
 )
-from search.algorithms.design import coverage_design
-from search.algorithms.warmup import zero_cost_ranking
+from search.algorithms.ranking import CellCache, rank_z, rarity, top_weights
+from search.algorithms.space_hints import space_hints
+from search.algorithms.warmup import check_warmup, zero_cost_ranking
 
 logger = logging.getLogger(__name__)
 
-#: Assessor settings used unless ``assessor_params`` overrides them: a shorter autoencoder
+#: Assessor settings used unless ``assessor_params`` overrides them: a short autoencoder
 #: pretraining (once per search) and one head of each kind, 32 channels wide, weighted towards the
 #: GIN regressor head (it ranks NB201 cells better than the kNN GCN head), retrained from scratch
-#: each round, so that a refit takes about a second on a CPU (figures from benchmarks/search.py;
-#: 32 channels instead of 64 made a budget-150 NB201 search 27% faster at no cost in queries).
+#: each round, so that a refit takes about a second on a CPU core.
 DEFAULT_ASSESSOR_PARAMS: dict[str, Any] = {
-    "pretrain_steps": 300, "n_heads": 1, "hidden_channels": 32, "gcn_weight": 0.1, "gcn_epochs": 100,
-    "warm_heads": False,
+    "pretrain_steps": 300, "n_heads": 1, "hidden_channels": 32, "gcn_weight": 0.1,
+    "gcn_epochs": 100, "warm_heads": False,
 }
+#: Assessor arguments the search sets itself.
+_RESERVED = ("space", "warm_start")
 
 
 class AssessorGuidedSearch(SearchAlgorithm):
     """Predictor-guided search with a semi-supervised GNN assessor.
 
     Args:
-        n_init: Cells of the initial design (random, or the best zero-cost-scored ones) before
-            the first fit (default 6).
-        per_round: Cells queried per round, best predicted first (default 3).
-        n_candidates: Candidates scored per round when the table is too big to score whole
-            (default 3000): neighbours and mutations of the best evaluated cells, then random cells.
+        n_init: Cells queried before the first fit (random, or the best zero-cost-scored ones).
+        per_round: Cells queried per round.
+        n_candidates: Candidates scored per round when the table is too big to score whole:
+            neighbours and mutations of the best evaluated cell, then random cells.
         exhaustive_max: Score every unseen table cell when the table holds at most this many
-            (default 20000: NB201 qualifies; NAS-Bench-Graph, with 26,206, ranks mutations and samples).
-        n_parents: How many of the best evaluated cells are mutated (default 1).
-        local_fraction: Share of each round's queries taken, best predicted first, among the
-            unseen neighbours of the ``n_parents`` best evaluated cells (default 0.8); the rest
-            are the best predicted candidates overall. Mixes the assessor's global ranking with
-            local refinement around the best cells found.
-        pool_size: Unlabelled pool size; the whole table when it is smaller (default 20000).
-            Drawn once per search, so the autoencoder is pretrained once.
+            (NB201's 15,625 qualify by default; NAS-Bench-Graph's 26,206 do not).
+        local_fraction: Share of each round's queries taken among the unseen neighbours of the
+            best evaluated cell; the rest are the best-predicted candidates overall.
+        pool_size: Unlabelled pool size; the whole table when it is smaller. Drawn once per
+            search, so the autoencoder is pretrained once.
         top_weight: Extra loss weight of the best evaluated cells: a cell whose value has rank
             quantile ``q`` (0 the worst, 1 the best) weighs ``1 + top_weight * q**2`` in each
-            refit (``sample_weight`` of :meth:`gnnpred.Assessor.fit`), so the heads spend their
-            capacity on ordering the top cells (default 10; 0 weighs all cells equally).
-        n_explore: How many of each round's local picks go, instead of to the best predicted
-            neighbours, to the neighbours ``explore`` ranks first (default 1; 0 orders all local
-            picks by prediction).
-        explore: How the exploration picks are chosen among the remaining unseen neighbours of
-            the best cells: by a data-free zero-cost proxy of their untrained networks
-            (``"synflow"``, ``"params"`` or ``"flops"``; each cell is scored once per search), or
-            ``"rarity"``: the neighbour adding to the best cell the encoding feature (e.g. an op
-            on an edge) least seen among the evaluated cells. ``"auto"`` (the default) takes the
-            space's :attr:`~gnnpred.spaces.base.SearchSpace.guide_proxy` (synflow on
-            NAS-Bench-201) and ``"rarity"`` where it has none (NB101, whose networks take about
-            a second each to score, and NAS-Bench-Graph). Ties go to the best predicted first,
-            non-finite scores last.
+            refit (``sample_weight`` of :meth:`gnnpred.Assessor.fit`); 0 weighs all equally.
+        n_explore: How many of each round's local picks are exploration picks instead of the
+            best-predicted neighbours (0 orders all local picks by prediction).
+        explore: How exploration picks are chosen among the remaining neighbours of the best
+            cell: ``"synflow"`` (highest synflow of the untrained network first; each cell is
+            scored once per search), ``"rarity"`` (the neighbour adding the encoding feature
+            least seen among the labelled cells first; costs nothing), or ``"auto"``: the
+            space's guide proxy (:mod:`search.algorithms.space_hints`), else ``"rarity"``. Ties
+            go to the best predicted, non-finite scores last.
         beta: Optimism of the ranking: candidates are ordered by ``mean + beta * std`` of the
-            assessor's ensemble (``predict(..., return_std=True)``), favouring cells the heads
-            disagree on (upper confidence bound; needs ``n_heads >= 2`` in ``assessor_params``
-            to have an effect; 0 ranks by the mean).
-        assessor_params: Extra keyword arguments for :class:`gnnpred.Assessor`.
+            assessor's ensemble (upper confidence bound), favouring cells the heads disagree
+            on; needs ``"n_heads" >= 2`` in ``assessor_params`` to have an effect (0 ranks by
+            the mean). Worth raising when the budget allows exploring uncertain regions.
+        prior: The zero-cost score blended into every ranking: ``"params"`` (each cell's
+            parameter count), ``"none"``, or ``"auto"``: ``"params"`` where the space counts
+            parameters in closed form (:mod:`search.algorithms.space_hints`), ``"none"``
+            elsewhere, since building thousands of networks a round would cost more than it
+            saves. Choose ``"params"`` there when queries are expensive (training runs).
+        prior_weight: Weight of the prior against the assessor once ``n_init`` cells are
+            labelled; it shrinks as ``prior_weight * n_init / n`` with ``n`` labels (0 disables
+            the prior).
         zc_warmup: Score this many random cells with a zero-cost proxy; the initial design is
-            the best ``n_init`` of them (0, the default, uses random cells).
-        zc_proxy: The proxy used by ``zc_warmup`` (default ``"synflow"``).
-        init_design: The initial design when ``zc_warmup`` is 0: ``"random"`` cells or a
-            ``"coverage"`` design (:func:`search.algorithms.design.coverage_design`: greedy picks
-            among 2,000 random cells that together hold the most encoding features).
-        prior: A zero-cost score blended into every ranking: ``"params"`` (the parameter count of
-            each cell's network, :meth:`~gnnpred.spaces.base.SearchSpace.param_counts`),
-            ``"none"``, or ``"auto"`` (the default: ``"params"`` when the space counts
-            parameters in closed form, as NAS-Bench-201 does; ``"none"`` otherwise, since
-            building thousands of networks a round would cost more than it saves).
-        prior_weight: Weight of the prior against the assessor when the ``n_init`` first cells
-            are known; it shrinks as ``prior_weight * n_init / n`` with ``n`` evaluated cells, so
-            the labels take over (default 1.0; 0 disables the prior). Both are compared as
-            standardised ranks among the candidates.
+            the best ``n_init`` of them (0 uses random cells).
+        zc_proxy: The proxy used by ``zc_warmup`` (a name of :mod:`gnnpred.proxies`).
+        assessor_params: Keyword arguments of :class:`gnnpred.Assessor` overriding
+            :data:`DEFAULT_ASSESSOR_PARAMS` (``random_state`` defaults to the search's seed,
+            ``device`` to the search's device).
+
+    Raises:
+        ValueError: If a value is out of range, including one of ``assessor_params`` (the
+            message repeats it).
+        TypeError: If ``assessor_params`` names an argument the assessor does not take.
     """
 
     name = "assessor"
-    param_names = ("n_init", "per_round", "n_candidates", "exhaustive_max", "n_parents", "local_fraction",
-                   "pool_size", "top_weight", "n_explore", "beta", "assessor_params", "zc_warmup", "zc_proxy",
-                   "init_design", "prior", "prior_weight", "explore")
 
+    def __init__(self, *, n_init: int = 6, per_round: int = 3, n_candidates: int = 3000,
+                 exhaustive_max: int = 20000, local_fraction: float = 0.8,
+                 pool_size: int = 20000, top_weight: float = 10.0, n_explore: int = 1,
+                 explore: str = "auto", beta: float = 0.0, prior: str = "auto",
+                 prior_weight: float = 1.0, zc_warmup: int = 0, zc_proxy: str = "synflow",
+                 assessor_params: dict[str, Any] | None = None) -> None:
+        owner = type(self).__name__
+        self.n_init = check_int(owner, "n_init", n_init)
+        self.per_round = check_int(owner, "per_round", per_round)
+        self.n_candidates = check_int(owner, "n_candidates", n_candidates)
+        self.exhaustive_max = check_int(owner, "exhaustive_max", exhaustive_max, minimum=0)
+        self.local_fraction = check_float(owner, "local_fraction", local_fraction, high=1.0)
+        self.pool_size = check_int(owner, "pool_size", pool_size)
+        self.top_weight = check_float(owner, "top_weight", top_weight)
+        self.n_explore = check_int(owner, "n_explore", n_explore, minimum=0)
+        self.explore = check_choice(owner, "explore", explore, ("auto", "rarity", "synflow"))
+        self.beta = check_float(owner, "beta", beta)
+        self.prior = check_choice(owner, "prior", prior, ("auto", "params", "none"))
+        self.prior_weight = check_float(owner, "prior_weight", prior_weight)
+        self.zc_warmup = check_warmup(owner, zc_warmup, zc_proxy)
+        self.zc_proxy = zc_proxy
+        self.assessor_params = _check_assessor_params(owner, assessor_params)
+
+    # ---------------------------------------------------------------------------- setup
     def _start(self) -> None:
-        owner, p = type(self).__name__, self.params
-        self.n_init = check_positive_int(owner, "n_init", p.get("n_init", 6))
-        self.per_round = check_positive_int(owner, "per_round", p.get("per_round", 3))
-        self.n_candidates = check_positive_int(owner, "n_candidates", p.get("n_candidates", 3000))
-        self.exhaustive_max = check_positive_int(owner, "exhaustive_max", p.get("exhaustive_max", 20000),
-                                                 minimum=0)
-        self.n_parents = check_positive_int(owner, "n_parents", p.get("n_parents", 1))
-        self.pool_size = check_positive_int(owner, "pool_size", p.get("pool_size", 20000))
-        n_zc = check_positive_int(owner, "zc_warmup", p.get("zc_warmup", 0), minimum=0)
-        self.top_weight = check_nonnegative_float(owner, "top_weight", p.get("top_weight", 10.0))
-        self.n_explore = check_positive_int(owner, "n_explore", p.get("n_explore", 1), minimum=0)
-        self.beta = check_nonnegative_float(owner, "beta", p.get("beta", 0.0))
-        self.local_fraction = float(p.get("local_fraction", 0.8))
-        if not 0.0 <= self.local_fraction <= 1.0:
-            raise ValueError(f"The 'local_fraction' parameter of {owner} must be in [0, 1]. "
-                             f"Got {p.get('local_fraction')!r} instead.")
-        extra = p.get("assessor_params") or {}
-        if not isinstance(extra, dict):
-            raise TypeError(f"The 'assessor_params' parameter of {owner} must be a dict. "
-                            f"Got {type(extra).__name__} instead.")
         from gnnpred import Assessor  # lazy: lightning is slow to import
 
-        kwargs = {**DEFAULT_ASSESSOR_PARAMS, **extra}
+        kwargs = {**DEFAULT_ASSESSOR_PARAMS, **(self.assessor_params or {})}
         kwargs.setdefault("random_state", self.seed)
         kwargs.setdefault("device", self.device)
         kwargs.setdefault("verbose", False)
-        kwargs["warm_start"] = True
-        self.assessor = Assessor(space=self.space, **kwargs)
+        #: The assessor refitted each round.
+        self.assessor_ = Assessor(space=self.space, warm_start=True, **kwargs)
         domain = self.domain
         if len(domain) <= self.pool_size:
-            self.pool = list(domain.archs)
+            self.pool_ = list(domain.archs)
         else:
             idx = np.sort(self.rng.choice(len(domain), size=self.pool_size, replace=False))
-            self.pool = [domain.archs[int(i)] for i in idx]
-        self.init_design = p.get("init_design", "random")
-        if self.init_design not in ("random", "coverage"):
-            raise ValueError(f"The 'init_design' parameter of {owner} must be 'random' or 'coverage'. "
-                             f"Got {self.init_design!r} instead.")
-        if n_zc and self.init_design != "random":
-            raise ValueError(f"{owner}: zc_warmup={n_zc} chooses the initial design itself; "
-                             f"drop init_design={self.init_design!r} or set zc_warmup=0.")
+            self.pool_ = [domain.archs[int(i)] for i in idx]
         self._init: list[Arch] = []
-        if self.init_design == "coverage":
-            self._init = coverage_design(domain, self.n_init, self.rng)
-        elif n_zc:
-            self._init = zero_cost_ranking(domain, n_zc, self.rng, proxy=p.get("zc_proxy", "synflow"),
+        if self.zc_warmup:
+            self._init = zero_cost_ranking(domain, self.zc_warmup, self.rng, proxy=self.zc_proxy,
                                            device=self.device, seed=self.seed)[: self.n_init]
-        self._setup_prior(owner)
-        self._setup_explore(owner)
+        hints = space_hints(self.space)
+        prior = self.prior
+        if prior == "auto":
+            prior = "params" if hints.fast_param_counts else "none"
+        #: The prior in use (``"params"`` or ``"none"``), after resolving ``"auto"``.
+        self.prior_ = prior if self.prior_weight > 0 else "none"
+        # parameter counts; without a closed form the networks are built, once per cell
+        self._prior = CellCache(domain, self.space.param_counts)
+        if self.prior_ == "params" and hints.fast_param_counts:  # the whole table at once
+            self._prior(domain.archs)
+        #: The exploration criterion in use (``"synflow"`` or ``"rarity"``), after ``"auto"``.
+        self.explore_ = (hints.guide_proxy or "rarity") if self.explore == "auto" else self.explore
+        self._explore_scores = CellCache(domain, self._proxy_scores)
         self._queue: list[Arch] = []
         self.round = 0
-
-    def _setup_prior(self, owner: str) -> None:
-        p = self.params
-        self.prior_weight = check_nonnegative_float(owner, "prior_weight", p.get("prior_weight", 1.0))
-        prior = p.get("prior", "auto")
-        if prior not in ("auto", "params", "none"):
-            raise ValueError(f"The 'prior' parameter of {owner} must be 'auto', 'params' or 'none'. "
-                             f"Got {prior!r} instead.")
-        fast = self.space.has_fast_param_counts()
-        if prior == "auto":
-            prior = "params" if fast else "none"
-        self.prior = prior if self.prior_weight > 0 else "none"
-        self._prior_cache: dict = {}  # dedupe key -> parameter count
-        if self.prior == "params" and fast:  # the whole table at once (0.4 s for NB201)
-            self._prior_values(self.domain.archs)
-
-    def _setup_explore(self, owner: str) -> None:
-        from gnnpred.proxies import DATA_FREE
-
-        explore = self.params.get("explore", "auto")
-        if explore not in ("auto", "rarity", *DATA_FREE):
-            raise ValueError(f"The 'explore' parameter of {owner} must be 'auto', 'rarity' or a data-free "
-                             f"zero-cost proxy ({', '.join(map(repr, DATA_FREE))}). Got {explore!r} instead.")
-        self.explore = (self.space.guide_proxy or "rarity") if explore == "auto" else explore
-        self._explore_cache: dict = {}  # dedupe key -> proxy score
 
     # ---------------------------------------------------------------------------- ask / tell
     def _ask(self) -> Arch | None:
@@ -214,6 +189,8 @@ class AssessorGuidedSearch(SearchAlgorithm):
             cell = self._pop_new(self._queue)
             if cell is not None:
                 return cell
+            if sum(map(succeeded, self.values)) < 2:  # the assessor needs two labels
+                return None
             self._queue = self._next_round()
             if not self._queue:
                 return None
@@ -224,27 +201,15 @@ class AssessorGuidedSearch(SearchAlgorithm):
         self._queue = [c for c in self._queue if self.domain.key(c) != key]
 
     # ---------------------------------------------------------------------------- one round
-    def _parents(self) -> list[Arch]:
-        order = np.argsort(-np.asarray(self.values), kind="stable")[: self.n_parents]
-        return [self.archs[int(i)] for i in order]
-
-    def _local(self, parents: list[Arch]) -> list[Arch]:
-        cands: list[Arch] = []
-        for parent in parents:
-            cands.extend(self.domain.neighbours(parent))
-        return self.domain.dedupe_list(cands, self.seen)
-
-    def _candidates(self, rng: np.random.Generator, parents: list[Arch], local: list[Arch]) -> list[Arch]:
+    def _candidates(self, rng: np.random.Generator, parent: Arch, local: list[Arch]) -> list[Arch]:
         domain, seen = self.domain, self.seen
         if len(domain) <= self.exhaustive_max:
             return domain.unseen(seen)
         cands = list(local)
-        per_parent = max(1, self.n_candidates // (2 * max(1, len(parents))))
-        for parent in parents:
-            for _ in range(per_parent):
-                child = domain.mutate(parent, rng, seen, tries=5)
-                if child is not None:
-                    cands.append(child)
+        for _ in range(max(1, self.n_candidates // 2)):
+            child = domain.mutate(parent, rng, seen, tries=5)
+            if child is not None:
+                cands.append(child)
         cands = domain.dedupe_list(cands, seen)
         missing = self.n_candidates - len(cands)
         if missing > 0:
@@ -255,111 +220,104 @@ class AssessorGuidedSearch(SearchAlgorithm):
     def _next_round(self) -> list[Arch]:
         rng = np.random.default_rng([self.seed, 7, self.round])
         self.round += 1
-        parents = self._parents()
-        local = self._local(parents)
-        cands = self._candidates(rng, parents, local)
+        domain = self.domain
+        labelled = [i for i, v in enumerate(self.values) if succeeded(v)]
+        parent = self.archs[max(labelled, key=self.values.__getitem__)]  # first best on ties
+        local = domain.dedupe_list(domain.neighbours(parent), self.seen)
+        cands = self._candidates(rng, parent, local)
         if not cands:
             return []
-        # fit on the evaluated cells in table order: a round depends on which cells were
+        # fit on the labelled cells in table order: a round depends on which cells were
         # evaluated, not on the order they were queried in (so ordering a round is free)
-        rows = np.argsort([self.domain.index(a) for a in self.archs], kind="stable")
-        archs = [self.archs[int(i)] for i in rows]
-        values = np.asarray(self.values, dtype=float)[rows]
-        self.assessor.fit(archs, values, unlabeled=self.pool, sample_weight=self._weights(values))
-        pred = self._score(cands)
+        rows = sorted(labelled, key=lambda i: domain.index(self.archs[i]))
+        archs = [self.archs[i] for i in rows]
+        values = np.asarray([self.values[i] for i in rows], dtype=float)
+        self.assessor_.fit(archs, values, unlabeled=self.pool_,
+                           sample_weight=top_weights(values, self.top_weight))
+        pred = self._score(cands, len(archs))
         n_local = min(len(local), int(round(self.local_fraction * self.per_round)))
         exploit: list[Arch] = []
         explore: list[Arch] = []
         if n_local:
-            lp = self._score(local)
+            order = np.argsort(-self._score(local, len(archs)), kind="stable")
             n_exploit = n_local - min(self.n_explore, n_local)
-            order = np.argsort(-lp, kind="stable")
             exploit = [local[int(i)] for i in order[:n_exploit]]
             if n_exploit < n_local:  # the explore ranking first, then the best predicted
-                rest = order[n_exploit:]
-                cost = self._explore_cost(parents[0], [local[int(i)] for i in rest])
-                explore = [local[int(rest[j])] for j in np.argsort(cost, kind="stable")[: n_local - n_exploit]]
-        keys = {self.domain.key(c) for c in exploit + explore}
+                rest = [local[int(i)] for i in order[n_exploit:]]
+                cost = self._explore_cost(parent, rest, archs)
+                picks = np.argsort(cost, kind="stable")[: n_local - n_exploit]
+                explore = [rest[int(j)] for j in picks]
+        keys = {domain.key(c) for c in exploit + explore}
         best_overall: list[Arch] = []
         for i in np.argsort(-pred, kind="stable"):
             if len(exploit) + len(explore) + len(best_overall) >= self.per_round:
                 break
-            if self.domain.key(cands[int(i)]) not in keys:
+            if domain.key(cands[int(i)]) not in keys:
                 best_overall.append(cands[int(i)])
         logger.debug("round %d: %d candidates (%d local), best score %.4f", self.round,
                      len(cands), len(local), float(pred.max()))
         # queried in this order: exploration picks last, as they rarely hit the optimum
         return exploit + best_overall + explore
 
-    def _explore_cost(self, parent: Arch, cells: list[Arch]) -> np.ndarray:
+    # ---------------------------------------------------------------------------- scores
+    def _explore_cost(self, parent: Arch, cells: list[Arch], labelled: list[Arch]) -> np.ndarray:
         """Exploration order of ``cells`` (neighbours of ``parent``): lowest first."""
-        if self.explore == "rarity":
-            return self._rarity(parent, cells).astype(float)
-        scores = self._cached(self._explore_cache, cells, self._proxy_scores)
+        if self.explore_ == "rarity":
+            return rarity(self.space, parent, cells, labelled).astype(float)
+        scores = self._explore_scores(cells)
         return np.where(np.isfinite(scores), -scores, np.inf)
 
     def _proxy_scores(self, cells: list[Arch]) -> np.ndarray:
-        import warnings
-
         from gnnpred import proxies
 
         with warnings.catch_warnings():  # cells cut off by 'none' edges score 0: expected here
             warnings.simplefilter("ignore", RuntimeWarning)
-            return proxies.score(self.space, cells, names=[self.explore], device=self.device,
-                                 random_state=self.seed, verbose=False)[self.explore]
+            return proxies.score(self.space, cells, names=[self.explore_], device=self.device,
+                                 random_state=self.seed, verbose=False)[self.explore_]
 
-    def _cached(self, cache: dict, archs: list[Arch], compute: Callable[[list[Arch]], Any]) -> np.ndarray:
-        """Per-cell values of ``archs`` from ``cache`` (dedupe key -> value); ``compute`` gets the
-        missing cells, each once, and its results are cached."""
-        keys = [self.domain.key(a) for a in archs]
-        missing = {k: a for k, a in zip(keys, archs, strict=True) if k not in cache}
-        if missing:
-            values = np.asarray(compute(list(missing.values())), dtype=float)
-            cache.update(zip(missing, values.tolist(), strict=True))
-        return np.array([cache[k] for k in keys])
-
-    def _rarity(self, parent: Arch, cells: list[Arch]) -> np.ndarray:
-        """How often the evaluated cells already hold the rarest encoding feature that each cell
-        adds to ``parent`` (e.g. an op on an edge, for NB201); cells adding none count as common."""
-        enc = self.space.encode([parent, *cells]) > 0
-        counts = (self.space.encode(self.archs) > 0).sum(0)
-        added = enc[1:] & ~enc[0]
-        return np.where(added, counts, np.iinfo(np.int64).max).min(1)
-
-    def _weights(self, values: np.ndarray) -> np.ndarray | None:
-        if not self.top_weight or len(values) < 2:
-            return None
-        q = np.argsort(np.argsort(values, kind="stable"), kind="stable") / (len(values) - 1)
-        return 1.0 + self.top_weight * q**2
-
-    def _score(self, archs: list[Arch]) -> np.ndarray:
-        """Ranking score of ``archs``: the assessor's prediction, blended with the prior."""
+    def _score(self, archs: list[Arch], n_labels: int) -> np.ndarray:
+        """Ranking score of ``archs``: the assessor's prediction (fitted on ``n_labels``
+        cells), blended with the prior."""
         pred = self._predict(archs)
-        if self.prior == "none" or len(archs) < 2:
+        if self.prior_ == "none" or len(archs) < 2:
             return pred
-        weight = self.prior_weight * self.n_init / len(self.values)
-        return _rank_z(pred) + weight * _rank_z(self._prior_values(archs))
-
-    def _prior_values(self, archs: list[Arch]) -> np.ndarray:
-        # without a closed form the networks are built, once per cell
-        return self._cached(self._prior_cache, archs, self.space.param_counts)
+        weight = self.prior_weight * self.n_init / n_labels
+        return rank_z(pred) + weight * rank_z(self._prior(archs))
 
     def _predict(self, archs: list[Arch]) -> np.ndarray:
         if self.beta:
-            mean, std = self.assessor.predict(archs, return_std=True)
+            mean, std = self.assessor_.predict(archs, return_std=True)
             pred = np.asarray(mean, dtype=float) + self.beta * np.asarray(std, dtype=float)
         else:
-            pred = np.asarray(self.assessor.predict(archs), dtype=float)
+            pred = np.asarray(self.assessor_.predict(archs), dtype=float)
         if not np.all(np.isfinite(pred)):
-            raise RuntimeError(f"the assessor predicted {int(np.sum(~np.isfinite(pred)))} non-finite "
-                               f"values in round {self.round}")
+            raise RuntimeError(f"the assessor predicted {int(np.sum(~np.isfinite(pred)))} "
+                               f"non-finite values in round {self.round}")
         return pred
 
 
-def _rank_z(values: np.ndarray) -> np.ndarray:
-    """Standardised ranks (ties share their mean rank); all zeros when every value is equal."""
-    from scipy.stats import rankdata
+def _check_assessor_params(owner: str, params: Any) -> dict[str, Any] | None:
+    """Validate ``assessor_params`` without fitting (the assessor's own ``check_params``)."""
+    if params is None:
+        return None
+    if not isinstance(params, dict):
+        raise ValueError(f"The 'assessor_params' parameter of {owner} must be a dict of "
+                         f"gnnpred.Assessor arguments. Got {params!r} instead.")
+    reserved = [k for k in _RESERVED if k in params]
+    if reserved:
+        raise ValueError(f"The 'assessor_params' parameter of {owner} may not set "
+                         f"{', '.join(map(repr, reserved))}: the search sets it. Got {params!r}.")
+    from gnnpred import Assessor  # lazy: lightning is slow to import
 
-    r = rankdata(values)
-    sd = r.std()
-    return (r - r.mean()) / sd if sd > 0 else np.zeros_like(r)
+    try:
+        assessor = Assessor(**{**DEFAULT_ASSESSOR_PARAMS, **params})
+    except TypeError as exc:  # an argument the assessor does not take
+        raise TypeError(f"The 'assessor_params' parameter of {owner}: {exc}") from exc
+    if hasattr(assessor, "check_params"):  # until gnnpred.Assessor.check_params lands
+        try:
+            assessor.check_params()
+        except ValueError as exc:
+            raise ValueError(f"The 'assessor_params' parameter of {owner} is invalid: "
+                             f"{exc}") from exc
+    return params
+

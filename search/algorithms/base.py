@@ -5,11 +5,20 @@ A search is driven from outside (:func:`search.engine.run_search`): it repeatedl
 :meth:`SearchAlgorithm.observe`. Every decision is a pure function of the seed and the
 observations so far, so a killed run is resumed exactly by replaying its recorded history
 (:meth:`SearchAlgorithm.replay`) without querying anything again.
+
+Hyper-parameters are keyword-only arguments of each algorithm's ``__init__``, with their
+defaults in the signature (:meth:`SearchAlgorithm.hyper_parameters` reads them from there);
+``__init__`` validates their values, and a misspelt name is Python's own ``TypeError``.
+
+An observation whose value is not finite (NaN, +-inf) is a *failed* evaluation: the cell counts
+as queried (it is never proposed again), but it is never the best cell, a parent or a label.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
@@ -29,31 +38,24 @@ class ReplayMismatch(RuntimeError):
 class SearchAlgorithm(ABC):
     """Base class of search algorithms (ask/tell; the budget counts benchmark queries).
 
-    Subclasses implement :meth:`_start`, :meth:`_ask` and :meth:`_tell` and list the
-    hyper-parameters they read in :attr:`param_names`; the base class keeps the evaluated cells
-    and their keys and guarantees that no key is proposed twice.
-
-    Args:
-        **params: Algorithm hyper-parameters (see each subclass); their names are checked here,
-            their values when the search starts.
-
-    Raises:
-        ValueError: If a parameter is not one of the algorithm's :attr:`param_names` (a typo
-            would otherwise be silently ignored).
+    Subclasses take their hyper-parameters as keyword-only ``__init__`` arguments stored under
+    the same names, and implement :meth:`_start`, :meth:`_ask` and :meth:`_tell`. The base class
+    keeps the evaluated cells and their keys and guarantees that no key is proposed twice.
     """
 
     #: Registry name (``"random"``, ``"evolution"``, ...).
     name: ClassVar[str] = ""
-    #: The hyper-parameters the algorithm reads; any other name is rejected.
-    param_names: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.param_names))
-        if unknown:
-            takes = ", ".join(sorted(self.param_names)) or "none"
-            raise ValueError(f"{type(self).__name__} ({self.name!r}) has no hyper-parameter "
-                             f"{', '.join(map(repr, unknown))}. It takes: {takes}.")
-        self.params = dict(params)
+    @classmethod
+    def hyper_parameters(cls) -> dict[str, Any]:
+        """The algorithm's hyper-parameters and their defaults, read from ``__init__``."""
+        sig = inspect.signature(cls.__init__)
+        return {p.name: p.default for p in sig.parameters.values()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyper-parameters this algorithm was built with (name -> value)."""
+        return {k: getattr(self, k) for k in self.hyper_parameters()}
 
     # ---------------------------------------------------------------------------- public API
     def setup(self, domain: Domain, seed: int, budget: int, *, device: str = "auto",
@@ -95,20 +97,27 @@ class SearchAlgorithm(ABC):
         if arch is None:
             arch = self.domain.sample_unseen(self.rng, self.seen)
         if self.domain.key(arch) in self.seen:
-            raise RuntimeError(f"{type(self).__name__} proposed {self.space.to_string(arch)} twice.")
+            raise RuntimeError(f"{type(self).__name__} proposed "
+                               f"{self.space.to_string(arch)} twice.")
         return arch
 
     def observe(self, arch: Arch, value: float) -> None:
-        """Record the benchmark's ``value`` for the queried ``arch``."""
-        self.archs.append(arch)
-        self.values.append(float(value))
-        self.seen.add(self.domain.key(arch))
-        self._tell(arch, float(value))
+        """Record the benchmark's ``value`` for the queried ``arch``.
 
-    def replay(self, records: Sequence[tuple[Arch, float]]) -> None:
+        A non-finite ``value`` (NaN for a failed evaluation) marks the cell as queried without
+        giving the algorithm a value to learn from.
+        """
+        value = float(value)
+        self.archs.append(arch)
+        self.values.append(value)
+        self.seen.add(self.domain.key(arch))
+        self._tell(arch, value)
+
+    def replay(self, records: Sequence[tuple[Arch, float | None]]) -> None:
         """Bring the algorithm to the state after ``records`` (earlier queries, oldest first).
 
-        The default re-runs :meth:`propose` for each record and checks that it matches.
+        The default re-runs :meth:`propose` for each record and checks that it matches. A value
+        of ``None`` (a failed evaluation stored as JSON ``null``) is observed as NaN.
 
         Raises:
             ReplayMismatch: If a proposal differs from the recorded cell.
@@ -120,11 +129,20 @@ class SearchAlgorithm(ABC):
                     f"query {i} of the recorded history is {self.space.to_string(arch)} but "
                     f"{self.name} proposes {self.space.to_string(proposed)} for seed {self.seed}"
                 )
-            self.observe(arch, value)
+            self.observe(arch, math.nan if value is None else value)
 
     def best(self) -> tuple[Arch, float]:
-        """The best evaluated cell and its value (first one on ties)."""
-        i = int(np.argmax(self.values))
+        """The best successfully evaluated cell and its value (first one on ties).
+
+        Raises:
+            RuntimeError: If no evaluation has succeeded yet (none, or all non-finite).
+        """
+        values = np.asarray(self.values, dtype=float)
+        ok = np.isfinite(values)
+        if not ok.any():
+            raise RuntimeError(f"no successful evaluation yet: {len(values)} cells observed, "
+                               "none with a finite value.")
+        i = int(np.argmax(np.where(ok, values, -np.inf)))
         return self.archs[i], self.values[i]
 
     # ---------------------------------------------------------------------------- hooks
@@ -151,7 +169,7 @@ class SearchAlgorithm(ABC):
         return None
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
 
@@ -160,21 +178,33 @@ def _stable_id(name: str) -> int:
     return sum((i + 1) * ord(c) for i, c in enumerate(name))
 
 
-def check_positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> int:
-    """Validate an int hyper-parameter, with a message that repeats the bad value."""
+def succeeded(value: float) -> bool:
+    """Whether an observed value is a successful evaluation (finite)."""
+    return math.isfinite(value)
+
+
+def check_int(owner: str, name: str, value: Any, minimum: int = 1) -> int:
+    """Validate an int hyper-parameter >= ``minimum``; the message repeats the bad value."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
-        )
+        raise ValueError(f"The {name!r} parameter of {owner} must be an int >= {minimum}. "
+                         f"Got {value!r} instead.")
     return int(value)
 
 
-def check_nonnegative_float(owner: str, name: str, value: Any) -> float:
-    """Validate a finite float hyper-parameter >= 0, with a message that repeats the bad value."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        out = float("nan")
-    if isinstance(value, bool) or not (np.isfinite(out) and out >= 0):
-        raise ValueError(f"The {name!r} parameter of {owner} must be a float >= 0. Got {value!r} instead.")
+def check_float(owner: str, name: str, value: Any, high: float | None = None) -> float:
+    """Validate a finite float hyper-parameter >= 0 (and <= ``high``); the message repeats it."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    out = float(value) if ok else math.nan
+    if not (math.isfinite(out) and out >= 0 and (high is None or out <= high)):
+        bound = f"in [0, {high:g}]" if high is not None else ">= 0"
+        raise ValueError(f"The {name!r} parameter of {owner} must be a float {bound}. "
+                         f"Got {value!r} instead.")
     return out
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
+    """Validate a string hyper-parameter among ``choices``; the message repeats the bad value."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"The {name!r} parameter of {owner} must be one of "
+                         f"{', '.join(map(repr, choices))}. Got {value!r} instead.")
+    return value

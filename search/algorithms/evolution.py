@@ -4,43 +4,50 @@ from __future__ import annotations
 
 from collections import deque
 
-from search.algorithms.base import Arch, SearchAlgorithm, check_positive_int
-from search.algorithms.warmup import zero_cost_ranking
+from search.algorithms.base import Arch, SearchAlgorithm, check_int, succeeded
+from search.algorithms.warmup import check_warmup, zero_cost_ranking
 
 
 class RegularizedEvolution(SearchAlgorithm):
     """Aging evolution: tournament selection, one mutation per child, the oldest member dies.
 
-    The first ``population_size`` queries fill the population (random cells, or the best of
-    ``zc_warmup`` proxy-scored cells); afterwards each query is a mutation of the best of
+    The population fills with the first successfully evaluated cells (random cells, or the best
+    of ``zc_warmup`` proxy-scored cells); afterwards each query is a mutation of the best of
     ``sample_size`` random population members. Children already queried are re-drawn, so no
-    cell is paid for twice.
+    cell is paid for twice. A failed evaluation (non-finite value) never joins the population,
+    so it is never a parent.
 
     Args:
-        population_size: Cells alive at once (default 30).
-        sample_size: Tournament size (default 10).
+        population_size: Cells alive at once.
+        sample_size: Tournament size; at most ``population_size``.
         zc_warmup: Score this many random cells with a zero-cost proxy and seed the
-            population with the best (0, the default, disables it).
-        zc_proxy: The proxy used by ``zc_warmup`` (default ``"synflow"``).
+            population with the best (0 disables it). Proxy scores cost no benchmark query, so
+            this helps where queries are expensive and the proxy ranks the space well.
+        zc_proxy: The proxy used by ``zc_warmup`` (a name of :mod:`gnnpred.proxies`).
+
+    Raises:
+        ValueError: If a value is out of range (the message repeats it).
     """
 
     name = "evolution"
-    param_names = ("population_size", "sample_size", "zc_warmup", "zc_proxy")
+
+    def __init__(self, *, population_size: int = 30, sample_size: int = 10, zc_warmup: int = 0,
+                 zc_proxy: str = "synflow") -> None:
+        owner = type(self).__name__
+        self.population_size = check_int(owner, "population_size", population_size)
+        self.sample_size = check_int(owner, "sample_size", sample_size)
+        if self.sample_size > self.population_size:
+            raise ValueError(f"The 'sample_size' parameter of {owner} ({sample_size!r}) must not "
+                             f"exceed population_size ({population_size!r}); lower it or "
+                             "raise population_size.")
+        self.zc_warmup = check_warmup(owner, zc_warmup, zc_proxy)
+        self.zc_proxy = zc_proxy
 
     def _start(self) -> None:
-        owner = type(self).__name__
-        self.population_size = check_positive_int(owner, "population_size",
-                                                  self.params.get("population_size", 30))
-        self.sample_size = check_positive_int(owner, "sample_size", self.params.get("sample_size", 10))
-        if self.sample_size > self.population_size:
-            raise ValueError(f"The 'sample_size' parameter of {owner} ({self.sample_size}) must not "
-                             f"exceed population_size ({self.population_size}).")
-        n_zc = check_positive_int(owner, "zc_warmup", self.params.get("zc_warmup", 0), minimum=0)
         self.population: deque[tuple[Arch, float]] = deque()
         self._seeds: list[Arch] = []
-        if n_zc:
-            ranked = zero_cost_ranking(self.domain, n_zc, self.rng,
-                                       proxy=self.params.get("zc_proxy", "synflow"),
+        if self.zc_warmup:
+            ranked = zero_cost_ranking(self.domain, self.zc_warmup, self.rng, proxy=self.zc_proxy,
                                        device=self.device, seed=self.seed)
             self._seeds = ranked[: self.population_size]
 
@@ -59,6 +66,8 @@ class RegularizedEvolution(SearchAlgorithm):
         return None
 
     def _tell(self, arch: Arch, value: float) -> None:
+        if not succeeded(value):
+            return
         self.population.append((arch, value))
         if len(self.population) > self.population_size:
             self.population.popleft()

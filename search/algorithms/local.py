@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from search.algorithms.base import Arch, SearchAlgorithm, check_positive_int
-from search.algorithms.warmup import zero_cost_ranking
+from search.algorithms.base import Arch, SearchAlgorithm, succeeded
+from search.algorithms.warmup import check_warmup, zero_cost_ranking
 
 
 class LocalSearch(SearchAlgorithm):
@@ -11,25 +11,32 @@ class LocalSearch(SearchAlgorithm):
 
     From a start cell, query every unseen neighbour (one edit away, in random order); move to
     the best neighbour when it beats the current cell, otherwise restart from a new random cell
-    (or the next best zero-cost-scored cell when ``zc_warmup`` is set).
+    (or the next best zero-cost-scored cell when ``zc_warmup`` is set). A start cell whose
+    evaluation fails (non-finite value) is replaced by the next start cell; a failed neighbour
+    is never moved to.
 
     Args:
         zc_warmup: Score this many random cells with a zero-cost proxy and use them, best
-            first, as start cells (0, the default, starts from random cells).
-        zc_proxy: The proxy used by ``zc_warmup`` (default ``"synflow"``).
+            first, as start cells (0 starts from random cells). Proxy scores cost no benchmark
+            query, so this helps where queries are expensive and the proxy ranks the space well.
+        zc_proxy: The proxy used by ``zc_warmup`` (a name of :mod:`gnnpred.proxies`).
+
+    Raises:
+        ValueError: If a value is out of range (the message repeats it).
     """
 
     name = "local"
-    param_names = ("zc_warmup", "zc_proxy")
+
+    def __init__(self, *, zc_warmup: int = 0, zc_proxy: str = "synflow") -> None:
+        self.zc_warmup = check_warmup(type(self).__name__, zc_warmup, zc_proxy)
+        self.zc_proxy = zc_proxy
 
     def _start(self) -> None:
-        n_zc = check_positive_int(type(self).__name__, "zc_warmup", self.params.get("zc_warmup", 0),
-                                  minimum=0)
         self._starts: list[Arch] = []
-        if n_zc:
-            self._starts = zero_cost_ranking(self.domain, n_zc, self.rng,
-                                             proxy=self.params.get("zc_proxy", "synflow"),
-                                             device=self.device, seed=self.seed)
+        if self.zc_warmup:
+            self._starts = zero_cost_ranking(self.domain, self.zc_warmup, self.rng,
+                                             proxy=self.zc_proxy, device=self.device,
+                                             seed=self.seed)
         self.current: tuple[Arch, float] | None = None
         self._best_nb: tuple[Arch, float] | None = None
         self._queue: list[Arch] = []
@@ -39,13 +46,10 @@ class LocalSearch(SearchAlgorithm):
         order = self.rng.permutation(len(cells))
         return [cells[int(i)] for i in order]
 
-    def _start_cell(self) -> Arch | None:
-        return self._pop_new(self._starts)  # None: the base class draws a random unseen cell
-
     def _ask(self) -> Arch | None:
         while True:
             if self.current is None:
-                return self._start_cell()
+                return self._pop_new(self._starts)  # None: a random unseen cell
             while self._queue:
                 cell = self._queue.pop()
                 if self._is_new(cell):
@@ -58,6 +62,8 @@ class LocalSearch(SearchAlgorithm):
                 self.current, self._best_nb = None, None
 
     def _tell(self, arch: Arch, value: float) -> None:
+        if not succeeded(value):
+            return
         if self.current is None:
             self.current = (arch, value)
             self._queue = self._neighbourhood(arch)

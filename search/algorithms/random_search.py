@@ -14,6 +14,9 @@ class RandomSearch(SearchAlgorithm):
 
     name = "random"
 
+    def __init__(self) -> None:
+        pass
+
     def _start(self) -> None:
         self._order = self.rng.permutation(len(self.domain))
         self._pos = 0

@@ -12,13 +12,35 @@ from collections.abc import Hashable
 
 import numpy as np
 
+from search.algorithms.base import check_int
 from search.domain import Domain
 
 logger = logging.getLogger(__name__)
 
 
-def zero_cost_ranking(domain: Domain, n: int, rng: np.random.Generator, *, proxy: str = "synflow",
-                      device: str = "auto", seed: int = 0) -> list[Hashable]:
+def check_warmup(owner: str, zc_warmup: object, zc_proxy: object) -> int:
+    """Validate the ``zc_warmup`` / ``zc_proxy`` hyper-parameters of ``owner``.
+
+    Returns:
+        ``zc_warmup`` as an int.
+
+    Raises:
+        ValueError: If ``zc_warmup`` is not an int >= 0 or ``zc_proxy`` is not a registered
+            proxy (the message lists them).
+    """
+    n = check_int(owner, "zc_warmup", zc_warmup, minimum=0)
+    from gnnpred import proxies  # lazy: imports torch
+
+    names = proxies.available_proxies()
+    if not isinstance(zc_proxy, str) or zc_proxy not in names:
+        raise ValueError(f"The 'zc_proxy' parameter of {owner} must be a zero-cost proxy of "
+                         f"gnnpred.proxies ({', '.join(names)}). Got {zc_proxy!r} instead.")
+    return n
+
+
+def zero_cost_ranking(domain: Domain, n: int, rng: np.random.Generator, *,
+                      proxy: str = "synflow", device: str = "auto",
+                      seed: int = 0) -> list[Hashable]:
     """``n`` distinct random table cells, best proxy score first.
 
     Args:
@@ -33,12 +55,10 @@ def zero_cost_ranking(domain: Domain, n: int, rng: np.random.Generator, *, proxy
         The scored cells sorted by decreasing score; cells whose score is NaN go last.
 
     Raises:
-        ValueError: If the proxies are unavailable or ``proxy`` is unknown.
+        ValueError: If ``proxy`` is unknown.
     """
-    try:
-        from gnnpred import proxies
-    except ImportError as exc:  # pragma: no cover - an incomplete installation
-        raise ValueError(f"zero-cost warm-up needs gnnpred.proxies, which failed to import: {exc}") from exc
+    from gnnpred import proxies
+
     if proxy not in proxies.available_proxies():
         raise ValueError(f"Unknown zero-cost proxy {proxy!r} for the warm-up. "
                          f"Available: {', '.join(proxies.available_proxies())}.")

@@ -15,15 +15,30 @@ def bench_script(nb201_csv):
 
 
 def _args(out: Path, *extra: str) -> list[str]:
-    return ["--benchmarks", "nb201", "--algorithms", "random,local", "--seeds", "3", "--budget", "40",
-            "--jobs", "1", "--json", str(out), *extra]
+    return [
+        "--benchmarks",
+        "nb201",
+        "--algorithms",
+        "random,local",
+        "--seeds",
+        "3",
+        "--budget",
+        "40",
+        "--jobs",
+        "1",
+        "--json",
+        str(out),
+        *extra,
+    ]
 
 
 def test_resume_runs_only_the_missing_runs(bench_script, tmp_path, monkeypatch, capsys):
     out = tmp_path / "runs.json"
     assert bench_script.main(_args(out)) == 0
     full = json.loads(out.read_text())
-    assert sorted((r["algorithm"], r["seed"]) for r in full) == [(a, s) for a in ("local", "random") for s in range(3)]
+    assert sorted((r["algorithm"], r["seed"]) for r in full) == [
+        (a, s) for a in ("local", "random") for s in range(3)
+    ]
     assert all(r["budget"] == 40 and r["n_queries"] <= 40 for r in full)
 
     # as if killed after three runs: resuming runs exactly the other three
@@ -53,29 +68,69 @@ def test_resume_needs_a_json_file(bench_script, capsys):
 
 def test_first_seed_shifts_the_seeds(bench_script, tmp_path):
     out = tmp_path / "runs.json"
-    args = ["--benchmarks", "nb201", "--algorithms", "random", "--seeds", "2", "--first-seed", "100",
-            "--budget", "10", "--jobs", "1", "--json", str(out)]
+    args = [
+        "--benchmarks",
+        "nb201",
+        "--algorithms",
+        "random",
+        "--seeds",
+        "2",
+        "--first-seed",
+        "100",
+        "--budget",
+        "10",
+        "--jobs",
+        "1",
+        "--json",
+        str(out),
+    ]
     assert bench_script.main(args) == 0
     assert sorted(r["seed"] for r in json.loads(out.read_text())) == [100, 101]
 
 
-def test_assessor_params_reach_every_assessor_task_and_key_the_store(bench_script, tmp_path, monkeypatch):
+def test_assessor_params_reach_every_assessor_task_and_key_the_store(
+    bench_script, tmp_path, monkeypatch
+):
     seen = []
 
     def fake_run(task):  # records the plumbing; the search itself is tested in tests/search
         key, algo, seed, budget, _threads, params = task
         seen.append((algo, seed, params))
-        return {"key": key, "algorithm": algo, "seed": seed, "budget": budget, "params": params,
-                "n_queries": 5, "queries_to_optimum": None, "optimum": 94.3733,
-                "best_after": [90.0] * 3, "report_after": None, "time": 0.0}
+        return {
+            "key": key,
+            "algorithm": algo,
+            "seed": seed,
+            "budget": budget,
+            "params": params,
+            "n_queries": 5,
+            "queries_to_optimum": None,
+            "optimum": 94.3733,
+            "best_after": [90.0] * 3,
+            "report_after": None,
+            "time": 0.0,
+        }
 
     monkeypatch.setattr(bench_script, "one_run", fake_run)
     out = tmp_path / "runs.json"
-    base = ["--benchmarks", "nb201", "--algorithms", "random,assessor", "--seeds", "2", "--jobs", "1",
-            "--json", str(out)]
+    base = [
+        "--benchmarks",
+        "nb201",
+        "--algorithms",
+        "random,assessor",
+        "--seeds",
+        "2",
+        "--jobs",
+        "1",
+        "--json",
+        str(out),
+    ]
     assert bench_script.main([*base, "--assessor-params", '{"n_init": 4}']) == 0
-    assert sorted(seen) == [("assessor", 0, '{"n_init": 4}'), ("assessor", 1, '{"n_init": 4}'),
-                            ("random", 0, "{}"), ("random", 1, "{}")]
+    assert sorted(seen) == [
+        ("assessor", 0, '{"n_init": 4}'),
+        ("assessor", 1, '{"n_init": 4}'),
+        ("random", 0, "{}"),
+        ("random", 1, "{}"),
+    ]
     # resuming with other assessor parameters reruns the assessor only
     seen.clear()
     assert bench_script.main([*base, "--resume", "--assessor-params", '{"n_init": 5}']) == 0
@@ -92,15 +147,28 @@ def test_unknown_assessor_param_exits_2_before_any_run(bench_script, capsys, mon
     monkeypatch.setattr(bench_script, "_run_tasks", lambda *a, **k: pytest.fail("a run started"))
     assert bench_script.main(["--benchmarks", "nb201", "--assessor-params", '{"n_explor": 2}']) == 2
     err = capsys.readouterr().err
-    assert "no hyper-parameter 'n_explor'" in err and "n_explore" in err
+    assert "unexpected keyword argument 'n_explor'" in err and "takes: n_init" in err
+    assert "n_explore" in err
+
+
+def test_bad_assessor_param_value_exits_2_before_any_run(bench_script, capsys, monkeypatch):
+    monkeypatch.setattr(bench_script, "_run_tasks", lambda *a, **k: pytest.fail("a run started"))
+    assert bench_script.main(["--benchmarks", "nb201", "--assessor-params", '{"n_init": 0}']) == 2
+    assert "'n_init' parameter of AssessorGuidedSearch must be an int >= 1. Got 0" in (
+        capsys.readouterr().err
+    )
 
 
 def test_ratio_interval_brackets_the_ratio(bench_script):
     rng = np.random.default_rng(3)
-    rows = [{"algorithm": "assessor", "seed": s, "queries_to_optimum": int(q)}
-            for s, q in enumerate(rng.integers(15, 45, size=20))]
-    rows += [{"algorithm": "evolution", "seed": s, "queries_to_optimum": int(q)}
-             for s, q in enumerate(rng.integers(60, 140, size=20))]
+    rows = [
+        {"algorithm": "assessor", "seed": s, "queries_to_optimum": int(q)}
+        for s, q in enumerate(rng.integers(15, 45, size=20))
+    ]
+    rows += [
+        {"algorithm": "evolution", "seed": s, "queries_to_optimum": int(q)}
+        for s, q in enumerate(rng.integers(60, 140, size=20))
+    ]
     med = lambda a: np.median([r["queries_to_optimum"] for r in rows if r["algorithm"] == a])  # noqa: E731
     ratio = med("assessor") / med("evolution")
     lo, hi = bench_script.ratio_interval(rows)

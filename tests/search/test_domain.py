@@ -1,4 +1,4 @@
-"""search.domain.Domain.index: the table row of a cell, and a clear error for a cell outside the table."""
+"""search.domain.Domain: table rows, dedupe keys, and a clear error for a cell outside the table."""
 
 from __future__ import annotations
 
@@ -8,13 +8,33 @@ import pytest
 from search.domain import Domain
 
 
-def test_index_is_the_table_row_of_equal_cells(nb201_bench, nb201_domain):
-    space = nb201_bench.space
+def test_index_is_the_table_row_of_equal_cells(embedded_bench, embedded_domain):
+    space = embedded_bench.space
     rng = np.random.default_rng(0)
     for _ in range(20):
-        i = int(rng.integers(len(nb201_domain)))
-        cell = nb201_domain.archs[i]
-        assert nb201_domain.index(space.from_string(space.to_string(cell))) == i
+        i = int(rng.integers(len(embedded_domain)))
+        cell = embedded_domain.archs[i]
+        assert embedded_domain.index(space.from_string(space.to_string(cell))) == i
+
+
+def test_hash_dedupe_keeps_equivalent_cells_apart(embedded_bench, embedded_domain):
+    plain = Domain(embedded_bench, dedupe="hash")
+    assert plain.n_keys == len(embedded_bench) > embedded_domain.n_keys
+    with pytest.raises(ValueError, match="dedupe must be 'canonical' or 'hash'. Got 'iso'"):
+        Domain(embedded_bench, dedupe="iso")
+
+
+def test_mutations_and_neighbours_stay_in_the_table(embedded_domain):
+    rng = np.random.default_rng(2)
+    cell = embedded_domain.sample(rng)
+    seen = {embedded_domain.key(cell)}
+    for _ in range(20):
+        child = embedded_domain.mutate(cell, rng, seen)
+        assert child in embedded_domain and embedded_domain.key(child) not in seen
+    assert all(n in embedded_domain for n in embedded_domain.neighbours(cell))
+    unseen = embedded_domain.unseen(seen)
+    assert len(unseen) == embedded_domain.n_keys - 1
+    assert len({embedded_domain.key(c) for c in unseen}) == len(unseen)
 
 
 def test_index_of_a_cell_outside_the_table_names_it(nb101_graphs1k):
