@@ -11,7 +11,20 @@ any ``space.to_network(cell)`` and a data module:
   the NAS-Bench-Graph GNNs.
 
 Lightning drives training; :func:`train_network` builds its ``Trainer`` and passes the caller's
-own options through ``trainer_kwargs``.
+own options through ``trainer_kwargs``. A failed run (NaN loss) raises :class:`TrainingFailed`.
+
+Example:
+    >>> from gnnpred import get_space
+    >>> from gnnpred.training import DigitsDataModule, train_network
+    >>> space = get_space("nasbench201")
+    >>> data = DigitsDataModule(batch_size=128, seed=0)
+    >>> net = space.to_network(space.from_string(
+    ...     "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|none~1|"
+    ...     "nor_conv_3x3~2|"), **data.network_kwargs())
+    >>> result = train_network(net, data, epochs=5, seed=0)  # doctest: +SKIP
+    >>> result.valid_accuracy, result.test_accuracy  # doctest: +SKIP
+
+Users who drive Lightning themselves use :class:`ClassifierModule` with any data module.
 """
 
 from gnnpred.training.cifar10 import CIFAR10DataModule

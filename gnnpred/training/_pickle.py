@@ -2,8 +2,10 @@
 
 A plain :func:`pickle.load` calls whatever global the file names, so a tampered data file could
 run code. :func:`load_arrays` resolves only NumPy's array and numeric-dtype reconstructors (as
-NumPy 1.x and 2.x pickle them, protocols 2 to 5) to small stand-ins; dicts, lists, strings,
-bytes and numbers need no global. Anything else raises ``ValueError`` naming the file.
+NumPy 1.x and 2.x pickle them) and ``_codecs.encode`` (bytes at protocols 0-2) to small
+stand-ins, plus whatever stand-ins the caller adds; dicts, lists, strings, bytes and numbers
+need no global. Anything else raises ``ValueError`` naming the file. Python 2 pickles (the
+CIFAR-10 and Planetoid files) are decoded as latin-1, as torchvision and PyTorch Geometric do.
 """
 
 from __future__ import annotations

@@ -74,9 +74,10 @@ class DigitsDataModule(ImageDataModule):
                 "valid_fraction + test_fraction must be below 1 to leave training images. "
                 f"Got {valid_fraction} + {test_fraction}."
             )
-        self.image_size = _positive_int("image_size", image_size)
-        if not isinstance(image_size, numbers.Integral) or image_size < 8:
+        if isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral) \
+                or image_size < 8:
             raise ValueError(f"image_size must be an int >= 8. Got {image_size!r} instead.")
+        self.image_size = int(image_size)
         self.in_channels = _positive_int("in_channels", in_channels)
         self.indices: dict[str, np.ndarray] = {}
 

@@ -10,7 +10,13 @@ import torch
 from torch import nn
 
 from gnnpred import get_space
-from gnnpred.training import DigitsDataModule, TrainingFailed, TrainResult, train_network
+from gnnpred.training import (
+    ClassifierModule,
+    DigitsDataModule,
+    TrainingFailed,
+    TrainResult,
+    train_network,
+)
 from gnnpred.training.train import default_precision
 
 NB201 = get_space("nasbench201")
@@ -144,8 +150,19 @@ def test_batch_size_overrides_the_data_module() -> None:
         ({"epochs": 1, "seed": -1}, "seed must be a non-negative int. Got -1"),
         ({"epochs": 1, "trainer_kwargs": {"max_epochs": 3}}, "may not set"),
         ({"epochs": 1, "device": "tpu9"}, "device must be"),
+        ({"epochs": 1, "optimizer": "rmsprop"}, "optimizer must be one of .*'rmsprop'"),
     ],
 )
 def test_bad_arguments_are_named(digits: DigitsDataModule, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         train_network(small_nb201(digits), digits, **kwargs)
+
+
+def test_the_module_runs_under_a_users_own_trainer(digits: DigitsDataModule) -> None:
+    task = ClassifierModule(small_nb201(digits), lr=0.05, label_smoothing=0.1)
+    trainer = L.Trainer(max_epochs=1, limit_train_batches=3, limit_val_batches=2,
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu")
+    trainer.fit(task, datamodule=digits)
+    assert set(task.metrics) == {"train_loss", "train_acc", "val_acc"}
+    assert "val_acc" in trainer.callback_metrics
