@@ -1,0 +1,120 @@
+"""Assessor.save / Assessor.load: bit-identical round trips, and files that must be refused."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from gnnpred import Assessor
+from tests.gnnpred.assessor.conftest import SMALL, extra_two
+
+
+class _WritesMarker:
+    """Unpickling this object creates a file: a stand-in for arbitrary code in a crafted file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_save_load_bit_identical(fitted, nb201, split, tmp_path):
+    _, archs, _ = nb201
+    _, te = split
+    cells = [archs[i] for i in te]
+    fitted.save(tmp_path / "assessor.pt")
+    loaded = Assessor.load(tmp_path / "assessor.pt")
+    np.testing.assert_array_equal(loaded.predict(cells), fitted.predict(cells))
+    assert loaded.get_params() == fitted.get_params()
+    again = pickle.loads(pickle.dumps(fitted))  # the estimator itself pickles too
+    np.testing.assert_array_equal(again.predict(cells[:20]), fitted.predict(cells[:20]))
+
+
+def test_ensembles_and_variational_models_round_trip(nb201, split, tmp_path):
+    _, archs, y = nb201
+    tr, te = split
+    a = Assessor(**{**SMALL, "n_heads": 2}, variational=True).fit([archs[i] for i in tr], y[tr],
+                                                                 unlabeled=100)
+    a.save(tmp_path / "v.pt")
+    cells = [archs[i] for i in te[:40]]
+    mean, std = Assessor.load(tmp_path / "v.pt").predict(cells, return_std=True)
+    np.testing.assert_array_equal(mean, a.predict(cells))
+    np.testing.assert_array_equal(std, a.predict(cells, return_std=True)[1])
+
+
+def test_a_loaded_warm_assessor_keeps_extending_its_graph(nb201, split, tmp_path):
+    _, archs, y = nb201
+    tr, te = split
+    a = Assessor(**SMALL, warm_start=True).fit([archs[i] for i in tr], y[tr], unlabeled=100)
+    a.save(tmp_path / "w.pt")
+    b = Assessor.load(tmp_path / "w.pt")
+    torch.testing.assert_close(b.pool_.distances, a.pool_.distances)
+    cells = [archs[i] for i in [*tr, *te[:10]]]
+    labels = y[[*tr, *te[:10]]]
+    a.fit(cells, labels, unlabeled=100)
+    b.fit(cells, labels, unlabeled=100)
+    assert b.autoencoder_.state_dict().keys() == a.autoencoder_.state_dict().keys()
+    np.testing.assert_array_equal(b.predict(cells), a.predict(cells))
+
+
+def test_extra_features_need_trust_to_load(nb201, split, tmp_path):
+    _, archs, y = nb201
+    tr, te = split
+    a = Assessor(**SMALL, extra_features=extra_two).fit([archs[i] for i in tr], y[tr],
+                                                        unlabeled=100)
+    assert a.pool_.extra.shape[1] == 2
+    a.save(tmp_path / "x.pt")
+    with pytest.raises(ValueError, match=r"pickled Python objects.*trust=True"):
+        Assessor.load(tmp_path / "x.pt")
+    cells = [archs[i] for i in te[:50]]
+    loaded = Assessor.load(tmp_path / "x.pt", trust=True)
+    np.testing.assert_array_equal(loaded.predict(cells), a.predict(cells))
+
+
+def test_unpicklable_parameters_cannot_be_saved(nb201, split, tmp_path):
+    _, archs, y = nb201
+    tr, _ = split
+    lam = Assessor(**SMALL, extra_features=lambda xs: extra_two(xs))
+    lam.fit([archs[i] for i in tr], y[tr], unlabeled=0)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        lam.save(tmp_path / "lam.pt")
+
+
+def test_a_crafted_file_never_runs_code(fitted, tmp_path):
+    marker = tmp_path / "marker"
+    crafted = tmp_path / "crafted.pt"
+    torch.save({"format": "gnnpred.Assessor/2", "payload": _WritesMarker(str(marker))}, crafted)
+    with pytest.raises(ValueError, match="not a saved gnnpred Assessor"):
+        Assessor.load(crafted)
+    assert not marker.exists()
+    # a genuine file whose pickled-objects entry was replaced: refused without trust
+    fitted.save(tmp_path / "genuine.pt")
+    state = torch.load(tmp_path / "genuine.pt", weights_only=True)
+    state["objects"] = pickle.dumps({"extra_features": _WritesMarker(str(marker))})
+    torch.save(state, tmp_path / "tampered.pt")
+    with pytest.raises(ValueError, match="trust=True"):
+        Assessor.load(tmp_path / "tampered.pt")
+    assert not marker.exists()
+
+
+def test_missing_keys_and_other_files_raise_value_error(fitted, tmp_path):
+    fitted.save(tmp_path / "a.pt")
+    state = torch.load(tmp_path / "a.pt", weights_only=True)
+    for key in ("heads", "pool", "params"):
+        torch.save({k: v for k, v in state.items() if k != key}, tmp_path / "cut.pt")
+        with pytest.raises(ValueError, match=rf"cut\.pt.*key '{key}' is missing"):
+            Assessor.load(tmp_path / "cut.pt")
+    del state["pool"]["embedding"]
+    torch.save(state, tmp_path / "inner.pt")
+    with pytest.raises(ValueError, match=r"inner\.pt.*embedding"):
+        Assessor.load(tmp_path / "inner.pt")
+    torch.save({"format": "other"}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="not a saved gnnpred Assessor"):
+        Assessor.load(tmp_path / "bad.pt")
+    (tmp_path / "text.pt").write_text("hello")
+    with pytest.raises(ValueError, match="not a saved gnnpred Assessor"):
+        Assessor.load(tmp_path / "text.pt")
+    with pytest.raises(FileNotFoundError):
+        Assessor.load(tmp_path / "missing.pt")
