@@ -1,7 +1,8 @@
 """Ranking metrics for performance predictors: Kendall tau, Spearman rho, top-k precision, regret.
 
 All functions take the true and predicted scores of the same cells (higher is better) and
-return plain Python floats.
+return plain Python floats. :data:`kendall_scorer` wraps :func:`kendall_tau` as a scikit-learn
+scorer for ``cross_val_score`` and ``GridSearchCV`` (an estimator's ``score`` is R^2).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import warnings
 
 import numpy as np
 from scipy import stats
+from sklearn.metrics import make_scorer
 
-__all__ = ["kendall_tau", "spearman", "top_k_precision", "regret", "ranking_report"]
+__all__ = ["kendall_tau", "spearman", "top_k_precision", "regret", "ranking_report",
+           "kendall_scorer"]
 
 
 def _check_pair(y_true, y_pred, min_len: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -137,3 +140,8 @@ def ranking_report(y_true, y_pred, top: float = 0.05) -> dict[str, float]:
         "spearman": spearman(y_true, y_pred),
         "top_precision": top_k_precision(y_true, y_pred, top),
     }
+
+
+#: Scikit-learn scorer of :func:`kendall_tau` (greater is better): e.g.
+#: ``cross_val_score(Assessor(), archs, y, scoring=kendall_scorer)``.
+kendall_scorer = make_scorer(kendall_tau)
