@@ -45,11 +45,13 @@ class DigitsDataModule(ImageDataModule):
         ValueError: If a size or fraction is out of range.
 
     Example:
+        >>> import numpy as np
         >>> from gnnpred import get_space
         >>> from gnnpred.training import DigitsDataModule, train_network
         >>> space = get_space("nasbench201")
         >>> data = DigitsDataModule(batch_size=64)
-        >>> net = space.to_network(space.sample(0), **data.network_kwargs())
+        >>> cell = space.sample(np.random.default_rng(0))
+        >>> net = space.to_network(cell, **data.network_kwargs())
         >>> result = train_network(net, data, epochs=5)  # doctest: +SKIP
     """
 
