@@ -33,17 +33,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
-def hyper_parameters(name: str) -> dict[str, Any]:
-    """The hyper-parameters of algorithm ``name`` and their defaults."""
-    from search.algorithms import ALGORITHMS
-
-    return ALGORITHMS[name].hyper_parameters()
-
-
 def build_parser(prog: str = "python -m search.run") -> argparse.ArgumentParser:
     """The argument parser of ``python -m search.run`` (its epilog lists every algorithm's
     hyper-parameters and defaults, read from the algorithms' signatures)."""
-    from search.algorithms import ALGORITHMS
+    from search.algorithms import ALGORITHMS, hyper_parameters
 
     lines = [textwrap.fill(", ".join(f"{k}={v!r}" for k, v in hyper_parameters(name).items())
                            or "(none)", 96, initial_indent=f"  {name}: ",
@@ -226,6 +219,8 @@ def _reject_constant(name: str) -> NoReturn:
 def algorithm_params(config: dict[str, Any], algorithm: str) -> dict[str, Any]:
     """The hyper-parameters ``algorithm`` runs with: ``--zc-warmup`` (for the algorithms that
     have a ``zc_warmup`` hyper-parameter), overridden by the algorithm's entry of ``--params``."""
+    from search.algorithms import hyper_parameters
+
     params = {}
     if config["zc_warmup"] and "zc_warmup" in hyper_parameters(algorithm):
         params["zc_warmup"] = config["zc_warmup"]
@@ -239,7 +234,7 @@ def build_algorithm(config: dict[str, Any], algorithm: str) -> Any:
     Raises:
         UsageError: One line naming the algorithm and the unknown name or bad value.
     """
-    from search.algorithms import ALGORITHMS
+    from search.algorithms import ALGORITHMS, hyper_parameters
 
     kw = algorithm_params(config, algorithm)
     try:

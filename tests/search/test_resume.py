@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
+import numpy as np
 import pytest
 
-from search.algorithms import ALGORITHMS, get_algorithm
+from search.algorithms import ALGORITHMS
 from search.engine import run_search
-from search.history import read_history
+from search.history import FINGERPRINT_KEY, read_history
+from tests.search.cli_helpers import start_slow, wait_lines, write_table
 from tests.search.conftest import algorithm_params
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class Killed(Exception):
@@ -41,78 +39,167 @@ def _lines(path):
 @pytest.mark.parametrize("name, budget, kill_at", [
     ("random", 40, 17), ("evolution", 60, 41), ("local", 60, 29), ("assessor", 14, 11),
 ])
-def test_resume_after_interruption(name, budget, kill_at, nb201_bench, nb201_domain, tmp_path):
-    params = algorithm_params(name)
-    ref = run_search(get_algorithm(name, **params), nb201_bench, budget, seed=1, domain=nb201_domain,
-                     history=tmp_path / "ref.jsonl", device="cpu")
+def test_resume_after_interruption(name, budget, kill_at, embedded_bench, embedded_domain,
+                                   tmp_path):
+    def search(history, **kw):
+        algo = ALGORITHMS[name](**algorithm_params(name))
+        return run_search(algo, embedded_bench, budget, seed=1, domain=embedded_domain,
+                          history=history, device="cpu", **kw)
+
+    ref = search(tmp_path / "ref.jsonl")
     path = tmp_path / "run.jsonl"
     with pytest.raises(Killed):
-        run_search(get_algorithm(name, **params), nb201_bench, budget, seed=1, domain=nb201_domain,
-                   history=path, device="cpu", progress=_killer(kill_at))
+        search(path, progress=_killer(kill_at))
     assert len(read_history(path)) == kill_at
     with open(path, "ab") as fh:  # a kill in the middle of writing the next line
         fh.write(b'{"index": %d, "arch": "|nor_co' % kill_at)
     with pytest.raises(ValueError, match="resume it"):
-        run_search(name, nb201_bench, budget, seed=1, domain=nb201_domain, history=path)
-    res = run_search(get_algorithm(name, **params), nb201_bench, budget, seed=1, domain=nb201_domain,
-                     history=path, resume=True, device="cpu")
+        search(path)
+    res = search(path, resume=True)
     assert _lines(path) == _lines(tmp_path / "ref.jsonl")
     assert res.archs == ref.archs and list(res.values) == list(ref.values)
-    # resuming a finished run changes nothing
-    again = run_search(get_algorithm(name, **params), nb201_bench, budget, seed=1, domain=nb201_domain,
-                       history=path, resume=True, device="cpu")
+    again = search(path, resume=True)  # resuming a finished run changes nothing
     assert again.archs == ref.archs and _lines(path) == _lines(tmp_path / "ref.jsonl")
 
 
-def test_resume_rejects_foreign_history(nb201_bench, nb201_domain, tmp_path):
-    path = tmp_path / "h.jsonl"
-    run_search("random", nb201_bench, 10, seed=0, domain=nb201_domain, history=path)
-    with pytest.raises(ValueError, match="more than the budget 5"):
-        run_search("random", nb201_bench, 5, seed=0, domain=nb201_domain, history=path, resume=True)
+def test_resume_rejects_foreign_history(embedded_bench, embedded_domain, tmp_path):
     from search.algorithms import ReplayMismatch
 
+    path = tmp_path / "h.jsonl"
+    kw = {"domain": embedded_domain, "history": path}
+    run_search("random", embedded_bench, 10, seed=0, **kw)
+    with pytest.raises(ValueError, match="more than the budget 5"):
+        run_search("random", embedded_bench, 5, seed=0, resume=True, **kw)
     with pytest.raises(ReplayMismatch, match="query 0"):
-        run_search("random", nb201_bench, 20, seed=9, domain=nb201_domain, history=path, resume=True)
+        run_search("random", embedded_bench, 20, seed=9, resume=True, **kw)
 
 
-SLOW_QUERY_RUN = """
-import sys, time
-import search.engine as engine
-real = engine.run_search
-def slow_run_search(algo, bench, *a, **kw):
-    query = bench.query
-    def slow(arch, metric=None):
-        time.sleep(0.02)  # an 'expensive' evaluation, so the kill lands mid-run
-        return query(arch, metric)
-    bench.query = slow
-    return real(algo, bench, *a, **kw)
-import search.run as run
-run.run_search = slow_run_search
-sys.exit(run.main(sys.argv[1:]))
-"""
-
-
-def test_sigkill_then_resume_cli(nb201_csv, nb201_bench, nb201_domain, tmp_path, capsys):
+def test_sigkill_then_resume_cli(embedded_bench, embedded_domain, tmp_path, capsys):
     from search.run import main
 
     out_dir = tmp_path / "killed"
-    args = ["--path", str(nb201_csv), "--algorithm", "evolution", "--budget", "150", "--seeds", "2",
-            "--quiet", "--out", str(out_dir)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    args = ["--algorithm", "evolution", "--budget", "150", "--seeds", "2", "--quiet",
+            "--out", str(out_dir)]
     hist = out_dir / "evolution" / "seed2" / "history.jsonl"
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_QUERY_RUN, *args], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while time.time() < deadline and (not hist.exists() or hist.read_bytes().count(b"\n") < 40):
-        time.sleep(0.005)
+    proc = start_slow(0.02, *args)
+    wait_lines(hist, 40, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     n_before = len(read_history(hist, repair=False))
     assert 40 <= n_before < 150, "the run was not killed in the middle"
     assert main([*args, "--resume"]) == 0, capsys.readouterr().err
-    ref = run_search("evolution", nb201_bench, 150, seed=2, domain=nb201_domain)
-    strings = nb201_domain.space.to_string
-    assert _lines(hist) == [(i, strings(a), v) for i, (a, v) in enumerate(zip(ref.archs, ref.values, strict=True))]
+    ref = run_search("evolution", embedded_bench, 150, seed=2, domain=embedded_domain)
+    strings = embedded_domain.space.to_string
+    assert _lines(hist) == [(i, strings(a), v)
+                            for i, (a, v) in enumerate(zip(ref.archs, ref.values, strict=True))]
+
+
+def test_ctrl_c_exits_130_and_resumes(embedded_bench, embedded_domain, tmp_path, capsys):
+    from search.run import main
+
+    args = ["--algorithm", "local", "--budget", "80", "--quiet", "--out", str(tmp_path / "o")]
+    hist = tmp_path / "o" / "local" / "seed0" / "history.jsonl"
+    proc = start_slow(0.05, *args)
+    wait_lines(hist, 10, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "continue with --resume" in err and "Traceback" not in err
+    assert main([*args, "--resume"]) == 0, capsys.readouterr().err
+    ref = run_search("local", embedded_bench, 80, seed=0, domain=embedded_domain)
+    assert [a for _, a, _ in _lines(hist)] == [embedded_domain.space.to_string(a)
+                                               for a in ref.archs]
+
+
+#: Ctrl-C while the assessor trains: SIGINT arrives inside Lightning's fit loop, whose handler
+#: turns it into sys.exit(1).
+INTERRUPT_IN_TRAINING = """
+import os, signal, sys
+from lightning.pytorch.loops.fit_loop import _FitLoop
+real = _FitLoop.advance
+def advance(self):
+    os.kill(os.getpid(), signal.SIGINT)
+    return real(self)
+_FitLoop.advance = advance
+from search.run import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_ctrl_c_during_assessor_training_exits_130(tmp_path):
+    params = json.dumps({"assessor": algorithm_params("assessor")})
+    proc = start_slow(0, "--algorithm", "assessor", "--budget", "20", "--quiet", "--device",
+                      "cpu", "--params", params, "--out", str(tmp_path / "o"),
+                      script=INTERRUPT_IN_TRAINING)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, err
+    assert "continue with --resume" in err.strip().splitlines()[-1]
+
+
+def _finished(tmp_path, *extra: str) -> list[str]:
+    from search.run import main
+
+    args = ["--algorithm", "random", "--budget", "8", "--quiet", "--out", str(tmp_path / "o"),
+            *extra]
+    assert main(args) == 0
+    return [*args, "--resume"]
+
+
+def test_corrupt_middle_line_exits_2(tmp_path, capsys):
+    from search.run import main
+
+    args = _finished(tmp_path)
+    hist = tmp_path / "o" / "random" / "seed0" / "history.jsonl"
+    lines = hist.read_text().splitlines(keepends=True)
+    lines[2] = '{"index": 2, "arch": "|nor_co\n'
+    hist.write_text("".join(lines))
+    capsys.readouterr()
+    assert main(args) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(err) == 1 and str(hist) in err[0] and "line 3" in err[0]
+
+
+def test_torn_last_line_is_repaired(embedded_bench, tmp_path, capsys):
+    from search.run import main
+
+    args = _finished(tmp_path)
+    hist = tmp_path / "o" / "random" / "seed0" / "history.jsonl"
+    whole, before = hist.read_bytes(), _lines(hist)
+    hist.write_bytes(whole[: whole.rindex(b"\n", 0, -1) + 20])  # a kill mid-line
+    assert len(_lines(hist)) == 7
+    assert main(args) == 0, capsys.readouterr().err
+    assert _lines(hist) == before  # the torn query is asked again
+
+
+def test_resume_refuses_another_table(tmp_path, capsys):
+    from search.run import main
+
+    table = write_table(tmp_path / "t.csv")
+    args = _finished(tmp_path, "--path", str(table))
+    stored = json.loads((tmp_path / "o" / "config.json").read_text())
+    assert stored[FINGERPRINT_KEY] == {"of": "file", "size": table.stat().st_size,
+                                       "sha256": hashlib.sha256(table.read_bytes()).hexdigest()}
+    write_table(table, lambda v: v + np.arange(len(v)) * 1e-9)  # another table, same cells
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "benchmark table is not the one" in err and len(err.strip().splitlines()) == 1
+
+
+def test_resume_checks_replayed_values(tmp_path, capsys):
+    from search.run import main
+
+    args = _finished(tmp_path)
+    hist = tmp_path / "o" / "random" / "seed0" / "history.jsonl"
+    lines = hist.read_text().splitlines()
+    rec = json.loads(lines[3])
+    rec["value"] += 1.0
+    lines[3] = json.dumps(rec)
+    hist.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "random seed 0" in err and "query 3" in err and "Traceback" not in err
 
 
 def test_all_algorithms_are_covered():
