@@ -110,7 +110,8 @@ def read_planetoid(folder: str | PathLike, name: str) -> Data:
 
     Args:
         folder: The folder holding the eight files.
-        name: The dataset prefix (``"cora"``, ``"citeseer"``, ``"pubmed"`` ...), lower-cased.
+        name: The dataset prefix (``"cora"``, ``"citeseer"``, ``"pubmed"`` ...), lower-cased
+            (NELL, whose features PyG rebuilds from relations, is not supported).
 
     Returns:
         ``Data(x, edge_index, y, train_mask, val_mask, test_mask)``, as PyTorch Geometric's
