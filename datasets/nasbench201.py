@@ -4,21 +4,22 @@ Sources (``load("nasbench201", path=...)``):
 
 * ``path=None``: the table embedded in the ``analog-nasbench`` wheel (AnalogNAS-Bench,
   Benmeziane et al. 2025, https://github.com/IBM/analog-nas), its ``data.anb`` file read with a
-  restricted unpickler (its package is never imported). All 15,625 NAS-Bench-201 cells trained on
-  CIFAR-10 by the AnalogNAS-Bench authors. Metrics (accuracies in percent):
-  ``test_accuracy`` (their digital baseline accuracy, the default; Spearman 0.990 and Pearson
-  0.999 with NAS-Bench-201's own CIFAR-10 test accuracy at 200 epochs), ``ptq_accuracy``,
-  ``qat_accuracy``, ``noisy_accuracy``, ``analog_accuracy`` and the drift measurements
-  ``baseline_drift_{60,3600,86400,2592000}`` / ``analog_drift_{...}`` (mean accuracy after that
-  many seconds of conductance drift; their uncertainties are dropped).
+  restricted unpickler (its package is never imported). It holds all 15,625 NAS-Bench-201 cells,
+  trained on CIFAR-10 by the AnalogNAS-Bench authors: their own digital retrain, which ranks the
+  cells almost as NAS-Bench-201 does but whose values (and optimum) are not NAS-Bench-201's
+  official numbers. Metrics (accuracies in percent): ``test_accuracy`` (their digital baseline
+  accuracy, the default), ``ptq_accuracy``, ``qat_accuracy``, ``noisy_accuracy``,
+  ``analog_accuracy`` and the drift measurements ``baseline_drift_{60,3600,86400,2592000}`` /
+  ``analog_drift_{...}`` (mean accuracy after that many seconds of conductance drift; their
+  uncertainties are dropped).
 
-  **Key mapping** (not documented by AnalogNAS-Bench; found by scoring all 120 op-index
-  vocabularies x 720 edge orders on 2,000 cells against NAS-Bench-201's CIFAR-10 table, then all
-  edge orders of the best vocabulary on all 15,625 cells: Spearman 0.990, runner-up 0.968): a key
-  is a tuple of six op indices with ``0 skip_connect, 1 none, 2 nor_conv_3x3, 3 nor_conv_1x1,
-  4 avg_pool_3x3``, for the edges in the order ``1<-0, 2<-0, 3<-0, 2<-1, 3<-1, 3<-2`` (by source
-  node), i.e. official edge ``j`` (order ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2``) is key position
-  ``_KEY_POSITION[j]``.
+  **Key mapping.** AnalogNAS-Bench does not document its keys; the mapping below is the one
+  under which its accuracies rank the cells as NAS-Bench-201's CIFAR-10 table does (of every
+  op vocabulary and edge order; ``tests/datasets/test_nasbench201.py`` checks the agreement).
+  A key is a tuple of six op indices with ``0 skip_connect, 1 none, 2 nor_conv_3x3,
+  3 nor_conv_1x1, 4 avg_pool_3x3``, for the edges in the order ``1<-0, 2<-0, 3<-0, 2<-1, 3<-1,
+  3<-2`` (by source node), i.e. official edge ``j`` (order ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1,
+  3<-2``) is key position ``_KEY_POSITION[j]``.
 * a ``.csv`` file with an ``arch`` column of official strings and one numeric column per metric
   (default metric ``test_accuracy`` when present).
 * an official NAS-Bench-201 ``.pth`` file or a NATS-Bench topology file / ``-simple`` directory:

@@ -94,9 +94,17 @@ _TEMPLATE_EDGES, _TEMPLATE_NODES = _graph_template()
 
 @functools.cache
 def _param_table() -> tuple[np.ndarray, int]:
-    """``(per-op parameters of one edge summed over all cells of the default network [5], the
-    parameters outside the cells)``, measured on the modules :meth:`NASBench201Space.to_network`
-    builds."""
+    """The parameter counts that :meth:`NASBench201Space.param_counts` adds up.
+
+    An edge's parameters depend only on its op and its stage's width, so a cell's count is a
+    sum over its edges; both parts are read off the modules that
+    :meth:`NASBench201Space.to_network` builds, so the sum equals counting the built network.
+
+    Returns:
+        ``(per_op, outside)``: ``per_op[k]`` is the parameters of one edge with op ``OPS[k]``
+        summed over every cell of the default network (``[5]`` int64); ``outside`` is the
+        parameters outside the cells (stem, reductions, last BN, classifier).
+    """
     from gnnpred.networks.nasbench201 import NB201Network, _make_op
 
     net = NB201Network(("none",) * NUM_EDGES)
@@ -131,7 +139,9 @@ class NASBench201Space(SearchSpace):
 
     arch_type = NASBench201Cell
     op_vocab = ("input", *OPS, "output")
+    #: The five edge operations (:data:`OPS`).
     ops = OPS
+    #: ``(source, target)`` cell nodes of the six edges, in official order (:data:`EDGES`).
     edges = EDGES
 
     # ----------------------------------------------------------------------------- sampling

@@ -1,5 +1,5 @@
 """NAS-Bench-101: official-format TFRecords (written by an independent test writer), the graph
-JSON and the hash-keyed CSV."""
+JSON and the hash-keyed CSV, on cells sampled here (and on the shared tables when present)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from datasets import load
+from gnnpred.spaces import get_space
 from tests.datasets import nb101_records as w
 
 N_CELLS = 30
@@ -18,8 +19,23 @@ OFFSETS = (-0.01, 0.0, 0.01)  # the three repeats; their mean is the real value
 
 
 @pytest.fixture(scope="module")
-def graphs(nb101_graphs1k):
-    return json.loads(nb101_graphs1k.read_text())
+def graphs():
+    """Rows in the shared JSON's layout for 40 distinct sampled cells, with made-up values."""
+    space = get_space("nasbench101")
+    rng = np.random.default_rng(0)
+    found = {}
+    for cell in space.sample_many(400, rng):
+        found.setdefault(space.hash(cell), cell)
+    cells = sorted(found.values(), key=lambda c: -len(c.ops))[:40]
+    return [
+        {
+            "hash": space.hash(c),
+            "matrix": [list(r) for r in c.matrix],
+            "ops": list(c.ops),
+            "valid_accuracy_108": float(v),
+        }
+        for c, v in zip(cells, rng.uniform(0.8, 0.95, len(cells)), strict=True)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +123,20 @@ def test_tfrecord_verify_crc_off_reads_flipped_value(tfrecord, tmp_path):
     assert len(load("nasbench101", path=flipped, verbose=False, verify_crc=False)) == N_CELLS + 1
 
 
-def test_graph_json(nb101_graphs1k, graphs):
+def test_graph_json(tmp_path, graphs):
+    bench = load("nasbench101", path=_ok_json(tmp_path, graphs, len(graphs)))
+    assert len(bench) == len(graphs)
+    values = np.array([g["valid_accuracy_108"] for g in graphs])
+    np.testing.assert_array_equal(bench.values("valid_accuracy_108"), values)
+    assert bench.best()[1] == values.max()
+    for g in graphs:
+        cell = bench.space.make(matrix=g["matrix"], ops=g["ops"])
+        assert bench.query(cell) == g["valid_accuracy_108"]
+
+
+def test_shared_graph_json(nb101_graphs1k):
     bench = load("nasbench101", path=nb101_graphs1k)
+    graphs = json.loads(nb101_graphs1k.read_text())
     assert len(bench) == 1000
     values = np.array([g["valid_accuracy_108"] for g in graphs])
     np.testing.assert_array_equal(bench.values("valid_accuracy_108"), values)
@@ -128,16 +156,17 @@ def test_graph_json_errors(tmp_path, graphs):
         load("nasbench101", path=_ok_json(tmp_path, graphs), metric="nope")
 
 
-def _ok_json(tmp_path, graphs):
+def _ok_json(tmp_path, graphs, n=5):
     path = tmp_path / "ok.json"
-    path.write_text(json.dumps(graphs[:5]))
+    path.write_text(json.dumps(graphs[:n]))
     return path
 
 
-def test_missing_path_and_bad_dataset(tmp_path, nb101_graphs1k):
+def test_missing_path_and_bad_dataset(tmp_path, graphs):
+    path = _ok_json(tmp_path, graphs)
     with pytest.raises(ValueError, match="cifar100"):
-        load("nasbench101", path=nb101_graphs1k, dataset="cifar100")
-    assert load("nasbench101", path=nb101_graphs1k, dataset="cifar10").dataset == "cifar10"
+        load("nasbench101", path=path, dataset="cifar100")
+    assert load("nasbench101", path=path, dataset="cifar10").dataset == "cifar10"
     with pytest.raises(FileNotFoundError, match="nasbench_only108.tfrecord"):
         load("nasbench101")
     with pytest.raises(FileNotFoundError, match="storage.googleapis.com"):
@@ -173,3 +202,16 @@ def test_tfrecord_unpruned_cell_is_pruned(tmp_path, graphs):
     bench = load("nasbench101", path=path, verbose=False)
     assert bench.archs()[0].ops == ("input", "output")
     assert bench.values().tolist() == [0.5, 0.6]
+
+
+@pytest.mark.slow
+def test_hash_keyed_csv_with_a_bom(tmp_path, graphs):
+    """A CSV keyed by official hashes; cells come from the space's enumeration (cached)."""
+    get_space("nasbench101").table(verbose=False)
+    path = tmp_path / "t.csv"
+    lines = [f"{g['hash']},{i / 10}" for i, g in enumerate(graphs[:5])]
+    path.write_bytes(("\ufeffhash,valid_accuracy_108\n" + "\n".join(lines) + "\n").encode())
+    bench = load("nasbench101", path=path)
+    assert bench.metrics == ("valid_accuracy_108",)
+    for i, g in enumerate(graphs[:5]):
+        assert bench.query(bench.space.make(matrix=g["matrix"], ops=g["ops"])) == i / 10

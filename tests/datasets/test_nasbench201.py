@@ -113,9 +113,9 @@ def test_corrupt_csv(tmp_path, text, match):
     assert "bad.csv" in str(info.value)
 
 
-def test_unknown_metric_and_dataset(nb201_csv):
+def test_unknown_metric_and_dataset():
     with pytest.raises(ValueError, match=r"'valid'.*test_accuracy"):
-        load("nasbench201", path=nb201_csv, metric="valid")
+        load("nasbench201", metric="valid")
     with pytest.raises(ValueError, match="cifar100"):
         load("nasbench201", dataset="cifar100")
 

@@ -1,11 +1,10 @@
 """Official NAS-Bench-201 / NATS-Bench formats, on small files written in their structure
-(the real files are gigabytes and not available here). Accuracies are the real CIFAR-10 values of
-the shared table, split over two seeds."""
+(the real files are gigabytes and not available here). Accuracies are CIFAR-10 values of the
+embedded table, split over two seeds."""
 
 from __future__ import annotations
 
 import bz2
-import csv
 import pickle
 from collections import OrderedDict
 from fractions import Fraction
@@ -21,10 +20,11 @@ SPREAD = (-0.5, 0.5)  # per-seed offsets; the seed mean is the real value
 
 
 @pytest.fixture(scope="module")
-def real_rows(nb201_csv):
-    with open(nb201_csv, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return [(r["arch"], float(r["test_accuracy"])) for r in rows[:4]]
+def real_rows():
+    """Four ``(official string, accuracy)`` rows of the embedded CIFAR-10 table."""
+    bench = load("nasbench201")
+    pairs = zip(bench.archs()[:4], bench.values()[:4].tolist(), strict=True)
+    return [(bench.space.to_string(a), v) for a, v in pairs]
 
 
 def _result(dataset, seed, epochs, test, extra_sets):
