@@ -42,7 +42,7 @@ def bench_enumeration(rebuild: bool, n_jobs: int | None) -> None:
     table, secs = timed(space.table)
     print(f"  warm (load cache):              {secs:8.2f} s   {len(table):,} cells")
     cells, secs = timed(lambda: list(space.enumerate()))
-    print(f"  enumerate() to NB101Cell list:  {secs:8.2f} s   {len(cells):,} cells")
+    print(f"  enumerate() to NASBench101Cell list: {secs:8.2f} s   {len(cells):,} cells")
     print()
 
 

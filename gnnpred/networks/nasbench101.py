@@ -124,8 +124,8 @@ class NB101Network(ImageClassifier):
     channel, as here). Paper: https://arxiv.org/abs/1902.09635
 
     Args:
-        arch: An ``NB101Cell`` value (``matrix`` and ``ops`` attributes; pruned, with ``input`` /
-            ``output`` ops) or a ``(matrix, ops)`` pair.
+        arch: A ``NASBench101Cell`` value (``matrix`` and ``ops`` attributes; pruned, with
+            ``input`` / ``output`` ops) or a ``(matrix, ops)`` pair.
         num_classes: Output classes.
         stem_channels: Stem width (128 in the benchmark).
         num_stacks: Number of stacks (3).

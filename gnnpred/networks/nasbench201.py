@@ -116,7 +116,7 @@ class NB201Network(ImageClassifier):
     classes). Paper: https://arxiv.org/abs/2001.00326
 
     Args:
-        arch: An ``NB201Cell`` value (anything with an ``ops`` attribute holding the six edge
+        arch: A ``NASBench201Cell`` value (anything with an ``ops`` attribute holding the six edge
             operation names in the official edge order) or the six names themselves.
         num_classes: Output classes (10 for CIFAR-10, 100 for CIFAR-100, 120 for ImageNet16-120).
         channels: Stem / first-stage width (16 in the benchmark).

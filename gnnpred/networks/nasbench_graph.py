@@ -81,7 +81,7 @@ class GraphNetwork(nn.Module):
     Paper: https://arxiv.org/abs/2206.09166
 
     Args:
-        arch: A ``GraphCell`` value (``link`` and ``ops`` attributes, four each) or a
+        arch: A ``NASBenchGraphCell`` value (``link`` and ``ops`` attributes, four each) or a
             ``(link, ops)`` pair.
         in_channels: Node feature dimension.
         num_classes: Output classes.
