@@ -5,7 +5,8 @@ Each example runs in a fresh Python process, as a user would run it, inside a te
 the repository layout: the working directory is ``<tmp>/repo``, and ``<tmp>/shared`` links to the
 real ``../shared`` when it exists, so relative paths such as ``../shared/data/...`` and output
 folders such as ``runs/demo`` behave as in a checkout without writing into it. A ``--resume`` line
-runs in the folder of the command line before it, after it.
+runs in the folder of the command line before it, after it. Two examples run at a time (started
+together when the first example test runs); each test reports its own example.
 
 Markers, an HTML comment on the line before a fenced block:
 
@@ -21,6 +22,7 @@ import re
 import shlex
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 SHARED = ROOT.parent / "shared"
 TIMEOUT = 240  # seconds per example
+WORKERS = 2  # examples run at once (each is one mostly single-threaded process)
 
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _MARKER = re.compile(r"^<!--\s*(needs:\s*shared-data|test:\s*skip.*?)\s*-->$")
@@ -129,6 +132,42 @@ def _commands(ex: Example) -> list[list[str]]:
     return [[sys.executable, *shlex.split(cmd, comments=True)[1:]] for cmd in ex.code.splitlines()]
 
 
+def _runnable(ex: Example) -> bool:
+    return not _skipped(ex) and (SHARED.exists() or not _needs_shared(ex))
+
+
+def run_example(ex: Example, tmp: Path) -> str | None:
+    """Run one example in ``tmp``; ``None`` when it succeeds, else what went wrong."""
+    tmp.mkdir(parents=True)
+    if SHARED.exists():
+        (tmp / "shared").symlink_to(SHARED, target_is_directory=True)
+    work = tmp / "repo"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    for argv in _commands(ex):
+        try:
+            proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True,
+                                  timeout=TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            return f"README.md line {ex.line} ran over {TIMEOUT} s:\n{exc.stdout or ''}"
+        if proc.returncode != 0:
+            return (
+                f"README.md line {ex.line} ({ex.kind}) failed with exit code {proc.returncode}:\n"
+                f"{ex.code}\n--- stdout ---\n{proc.stdout[-3000:]}\n--- stderr ---\n"
+                f"{proc.stderr[-5000:]}"
+            )
+    return None
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Future]:
+    """Every runnable example, submitted at once to a pool of :data:`WORKERS` threads."""
+    base = tmp_path_factory.mktemp("readme")
+    with ThreadPoolExecutor(WORKERS) as pool:
+        yield {ex.id: pool.submit(run_example, ex, base / ex.id)
+               for ex in EXAMPLES if _runnable(ex)}
+
+
 def test_readme_has_examples() -> None:
     kinds = {ex.kind for ex in EXAMPLES}
     assert kinds == {"python", "shell"}, f"README examples found: {EXAMPLES}"
@@ -158,8 +197,18 @@ def test_parser_reads_markers_and_commands() -> None:
         parse_blocks("```python\nprint(1)\n")
 
 
+def test_a_failing_example_is_reported(tmp_path: Path) -> None:
+    ok = Example(3, "python", "print('fine')\n", None)
+    bad = Example(7, "python", "import sys\nsys.exit('broken example')\n", None)
+    assert run_example(ok, tmp_path / "ok") is None
+    failure = run_example(bad, tmp_path / "bad")
+    assert failure is not None
+    assert "README.md line 7" in failure and "exit code 1" in failure
+    assert "broken example" in failure
+
+
 @pytest.mark.parametrize("ex", EXAMPLES, ids=[ex.id for ex in EXAMPLES])
-def test_readme_example(ex: Example, tmp_path: Path) -> None:
+def test_readme_example(ex: Example, outcomes: dict[str, Future]) -> None:
     if _skipped(ex):
         pytest.skip(f"README.md line {ex.line}: {ex.marker}")
     if _needs_shared(ex) and not SHARED.exists():
@@ -167,19 +216,6 @@ def test_readme_example(ex: Example, tmp_path: Path) -> None:
         if os.environ.get("CI"):
             pytest.fail(msg + " (CI is set, where it must exist)")
         pytest.skip(msg)
-    if SHARED.exists():
-        (tmp_path / "shared").symlink_to(SHARED, target_is_directory=True)
-    work = tmp_path / "repo"
-    work.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    for argv in _commands(ex):
-        try:
-            proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True,
-                                  timeout=TIMEOUT)
-        except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"README.md line {ex.line} ran over {TIMEOUT} s:\n{exc.stdout or ''}")
-        assert proc.returncode == 0, (
-            f"README.md line {ex.line} ({ex.kind}) failed with exit code {proc.returncode}:\n"
-            f"{ex.code}\n--- stdout ---\n{proc.stdout[-3000:]}\n--- stderr ---\n"
-            f"{proc.stderr[-5000:]}"
-        )
+    failure = outcomes[ex.id].result()
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
