@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import time
+import zipfile
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -55,6 +56,9 @@ logger = logging.getLogger(__name__)
 CACHE_VERSION = 1
 #: Number of unique cells (one per module hash) in NAS-Bench-101.
 NUM_CELLS = 423_624
+#: Largest cache accepted, on disk and unpacked: the real one unpacks to about 20 MB, so a larger
+#: (or endless) file is not a cache this code wrote and is rebuilt rather than read.
+CACHE_MAX_BYTES = 256 << 20
 
 
 def cache_file(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -329,13 +333,17 @@ def load_table(
     arrays = None
     if not rebuild and path.exists():
         try:
+            if not path.is_file() or path.stat().st_size > CACHE_MAX_BYTES:
+                raise ValueError(f"not a regular file of at most {CACHE_MAX_BYTES} bytes")
             with np.load(path) as data:
+                if sum(i.file_size for i in data.zip.infolist()) > CACHE_MAX_BYTES:
+                    raise ValueError(f"unpacks to more than {CACHE_MAX_BYTES} bytes")
                 arrays = {
                     k: data[k] for k in ("hash", "num_vertices", "adjacency", "ops", "version")
                 }
             if int(arrays["version"]) != CACHE_VERSION or len(arrays["hash"]) != NUM_CELLS:
                 raise ValueError("unexpected version or size")
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
             logger.warning("Ignoring unreadable NB101 cache %s (%s); rebuilding it.", path, exc)
             arrays = None
     if arrays is None:

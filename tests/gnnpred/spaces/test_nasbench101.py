@@ -509,3 +509,25 @@ def test_cache_is_rebuilt_when_corrupt(space, table, tmp_path, monkeypatch):
     )  # read from disk
     shutil.rmtree(tmp_path)
     enum_mod._LOADED.pop(path)
+
+
+@pytest.mark.slow
+def test_cache_that_is_endless_or_unpacks_too_large_is_rebuilt(table, tmp_path, monkeypatch):
+    arrays = {
+        "hash": table.hash,
+        "num_vertices": table.num_vertices,
+        "adjacency": table.adjacency,
+        "ops": table.ops,
+        "version": np.array(enum_mod.CACHE_VERSION),
+    }
+    calls = []
+    monkeypatch.setattr(enum_mod, "build_table", lambda **kw: calls.append(kw) or arrays)
+    path = enum_mod.cache_file(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to("/dev/zero")
+    assert len(NASBench101Space(cache_dir=tmp_path).table()) == 423_624 and len(calls) == 1
+    enum_mod._LOADED.pop(path)
+    assert path.is_file() and not path.is_symlink()  # the rebuilt cache replaced the link
+    monkeypatch.setattr(enum_mod, "CACHE_MAX_BYTES", path.stat().st_size + 1)
+    assert len(NASBench101Space(cache_dir=tmp_path).table()) == 423_624 and len(calls) == 2
+    enum_mod._LOADED.pop(path)
