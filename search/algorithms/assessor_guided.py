@@ -313,11 +313,9 @@ def _check_assessor_params(owner: str, params: Any) -> dict[str, Any] | None:
         assessor = Assessor(**{**DEFAULT_ASSESSOR_PARAMS, **params})
     except TypeError as exc:  # an argument the assessor does not take
         raise TypeError(f"The 'assessor_params' parameter of {owner}: {exc}") from exc
-    if hasattr(assessor, "check_params"):  # until gnnpred.Assessor.check_params lands
-        try:
-            assessor.check_params()
-        except ValueError as exc:
-            raise ValueError(f"The 'assessor_params' parameter of {owner} is invalid: "
-                             f"{exc}") from exc
+    try:
+        assessor.check_params()
+    except ValueError as exc:
+        raise ValueError(f"The 'assessor_params' parameter of {owner} is invalid: {exc}") from exc
     return params
 

@@ -257,9 +257,5 @@ def test_synflow_scores_each_neighbour_once_with_the_searchs_seed(embedded_bench
     ({"warm_start": False}, ValueError, "may not set 'warm_start'"),
 ])
 def test_bad_assessor_params_are_rejected_when_built(params, error, message):
-    from gnnpred import Assessor
-
-    if error is ValueError and "k" in params and not hasattr(Assessor, "check_params"):
-        pytest.xfail("gnnpred.Assessor.check_params has not landed yet")
     with pytest.raises(error, match=message):
         AssessorGuidedSearch(assessor_params=params)
