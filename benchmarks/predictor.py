@@ -35,10 +35,14 @@ from gnnpred import Assessor  # noqa: E402
 from gnnpred.metrics import ranking_report  # noqa: E402
 
 SPACES = {
-    "nb201": ("NB201 CIFAR-10 (shared CSV)", lambda ds: ds.load("nasbench201", path=SHARED / "nb201_cifar10.csv")),
-    "nb201-embedded": ("NB201 CIFAR-10 (AnalogNAS-Bench table)", lambda ds: ds.load("nasbench201")),
-    "nb101-1k": ("NB101 1k sample (JSON)", lambda ds: ds.load("nasbench101", path=SHARED / "nb101_graphs1k.json")),
-    "nb101-20k": ("NB101 20k sample (CSV)", lambda ds: ds.load("nasbench101", path=SHARED / "nb101_sample20k.csv")),
+    "nb201": ("NB201 CIFAR-10 (shared CSV)",
+              lambda ds: ds.load("nasbench201", path=SHARED / "nb201_cifar10.csv")),
+    "nb201-embedded": ("NB201 CIFAR-10 (AnalogNAS-Bench table)",
+                       lambda ds: ds.load("nasbench201")),
+    "nb101-1k": ("NB101 1k sample (JSON)",
+                 lambda ds: ds.load("nasbench101", path=SHARED / "nb101_graphs1k.json")),
+    "nb101-20k": ("NB101 20k sample (CSV)",
+                  lambda ds: ds.load("nasbench101", path=SHARED / "nb101_sample20k.csv")),
     "nbg-cora": ("NAS-Bench-Graph cora valid_perf",
                  lambda ds: ds.load("nasbench-graph", dataset="cora", metric="valid_perf")),
 }
@@ -47,14 +51,16 @@ ZC_SPACES = ("nb201",)  # spaces with a proxy score cache written by benchmarks/
 
 
 def zero_cost_features(space, archs: list):
-    """The cached data-free proxy features of ``archs`` (``None``, with a message, if unavailable)."""
+    """The cached data-free proxy features of ``archs`` (``None``, with a message, if
+    unavailable)."""
     from benchmarks.proxies import default_cache
     from gnnpred.proxies import DATA_FREE
     from gnnpred.proxies.features import ProxyFeatures, load_scores
 
     path = default_cache(0)
     if not path.exists():
-        print(f"[skip] zero-cost methods: no proxy cache at {path}; run benchmarks/proxies.py first", flush=True)
+        print(f"[skip] zero-cost methods: no proxy cache at {path}; run benchmarks/proxies.py "
+              "first", flush=True)
         return None
     cached = set(load_scores(path)["keys"])
     missing = len({str(space.hash(a)) for a in archs} - cached)
@@ -65,7 +71,8 @@ def zero_cost_features(space, archs: list):
     return ProxyFeatures.load(path, space, names=DATA_FREE)
 
 
-def fit_predict(method: str, space, train, y_train, test, seed: int, quick: bool, zc=None) -> np.ndarray:
+def fit_predict(method: str, space, train, y_train, test, seed: int, quick: bool,
+                zc=None) -> np.ndarray:
     """Fit one method on the labelled cells and predict the test cells.
 
     ``zc`` is the zero-cost feature callable used by the ``-zc`` methods.
@@ -119,24 +126,30 @@ def run(spaces, sizes, seeds, methods, quick) -> dict:
                 train, test = [archs[i] for i in tr], [archs[i] for i in te]
                 for method in todo:
                     t0 = time.perf_counter()
-                    pred = fit_predict(method, bench.space, train, values[tr], test, seed, quick, zc)
+                    pred = fit_predict(method, bench.space, train, values[tr], test, seed,
+                                       quick, zc)
                     dt = time.perf_counter() - t0
                     r = ranking_report(values[te], pred, top=0.05)
-                    results[(key, n, method)].append((r["kendall"], r["spearman"], r["top_precision"], dt))
-                    print(f"  {key} n={n:<4d} seed={seed} {method:<17s} kendall={r['kendall']:.3f} "
-                          f"spearman={r['spearman']:.3f} top5%={r['top_precision']:.3f} ({dt:.1f}s)", flush=True)
+                    row = (r["kendall"], r["spearman"], r["top_precision"], dt)
+                    results[(key, n, method)].append(row)
+                    print(f"  {key} n={n:<4d} seed={seed} {method:<17s} "
+                          f"kendall={r['kendall']:.3f} spearman={r['spearman']:.3f} "
+                          f"top5%={r['top_precision']:.3f} ({dt:.1f}s)", flush=True)
     return results
 
 
 def print_table(results: dict) -> None:
     """One row per (space, n, method): mean +- std over seeds."""
     print()
-    head = f"{'space':<15s} {'n':>4s} {'method':<17s} {'kendall':>13s} {'spearman':>13s} {'top5%':>13s} {'time(s)':>8s} seeds"
+    head = (f"{'space':<15s} {'n':>4s} {'method':<17s} {'kendall':>13s} {'spearman':>13s} "
+            f"{'top5%':>13s} {'time(s)':>8s} seeds")
     print(head)
     print("-" * len(head))
-    for (key, n, method), rows in sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1], METHODS.index(kv[0][2]))):
+    order = sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1], METHODS.index(kv[0][2])))
+    for (key, n, method), rows in order:
         a = np.asarray(rows)
-        cells = " ".join(f"{m:6.3f}+-{s:5.3f}" for m, s in zip(a[:, :3].mean(0), a[:, :3].std(0), strict=True))
+        cells = " ".join(f"{m:6.3f}+-{s:5.3f}"
+                         for m, s in zip(a[:, :3].mean(0), a[:, :3].std(0), strict=True))
         print(f"{key:<15s} {n:>4d} {method:<17s} {cells} {a[:, 3].mean():8.1f} {len(a)}")
 
 
@@ -163,17 +176,20 @@ def speed(seed: int = 0) -> None:
     cells = b101.space.sample_many(100_000, np.random.default_rng(seed))
     t0 = time.perf_counter()
     a101.predict(cells)
-    print(f"NB101 predict 100,000 sampled cells: {time.perf_counter() - t0:.1f}s (target < 20s)", flush=True)
+    print(f"NB101 predict 100,000 sampled cells: {time.perf_counter() - t0:.1f}s "
+          "(target < 20s)", flush=True)
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--spaces", nargs="+", default=["nb201", "nb101-1k", "nbg-cora"], choices=sorted(SPACES))
+    p.add_argument("--spaces", nargs="+", default=["nb201", "nb101-1k", "nbg-cora"],
+                   choices=sorted(SPACES))
     p.add_argument("--sizes", nargs="+", type=int, default=[20, 50, 100, 200, 500])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--quick", action="store_true",
-                   help="sizes 20 100, 2 seeds, NB201 only unless --spaces is given, lighter assessor")
+                   help="sizes 20 100, 2 seeds, NB201 only unless --spaces is given, "
+                        "lighter assessor")
     p.add_argument("--speed", action="store_true", help="only print the fit/predict timing figures")
     args = p.parse_args(argv)
     if any(m.startswith("xgb") for m in args.methods) and not importlib.util.find_spec("xgboost"):

@@ -29,7 +29,8 @@ def check_random_state(random_state: RandomState) -> np.random.Generator:
         return random_state
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if random_state < 0:
-            raise ValueError(f"random_state must be a non-negative int. Got {random_state} instead.")
+            raise ValueError(
+                f"random_state must be a non-negative int. Got {random_state} instead.")
         return np.random.default_rng(int(random_state))
     raise TypeError(
         "random_state must be None, an int or a numpy.random.Generator. "
@@ -37,7 +38,8 @@ def check_random_state(random_state: RandomState) -> np.random.Generator:
     )
 
 
-def torch_generator(rng: np.random.Generator, device: torch.device | str = "cpu") -> torch.Generator:
+def torch_generator(rng: np.random.Generator,
+                    device: torch.device | str = "cpu") -> torch.Generator:
     """Derive a seeded :class:`torch.Generator` from a NumPy generator (no global state)."""
     gen = torch.Generator(device=device)
     gen.manual_seed(int(rng.integers(0, 2**62)))
@@ -69,5 +71,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
                 f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'. Got {device!r} instead."
             ) from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(dev)!r} was requested but CUDA is not available; use 'auto' or 'cpu'.")
+        raise ValueError(f"device {str(dev)!r} was requested but CUDA is not available; "
+                         "use 'auto' or 'cpu'.")
     return dev

@@ -76,10 +76,12 @@ def spearman(y_true, y_pred) -> float:
 
 def _top_count(n: int, k: float | int, name: str = "k") -> int:
     if isinstance(k, bool) or not isinstance(k, numbers.Real):
-        raise TypeError(f"{name} must be a fraction in (0, 1] or a positive int. Got {k!r} instead.")
+        raise TypeError(
+            f"{name} must be a fraction in (0, 1] or a positive int. Got {k!r} instead.")
     if isinstance(k, numbers.Integral):
         if k < 1:
-            raise ValueError(f"{name} must be a fraction in (0, 1] or a positive int. Got {k} instead.")
+            raise ValueError(
+                f"{name} must be a fraction in (0, 1] or a positive int. Got {k} instead.")
         return min(int(k), n)
     if not 0 < k <= 1:
         raise ValueError(f"{name} must be a fraction in (0, 1] or a positive int. Got {k} instead.")

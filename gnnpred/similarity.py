@@ -69,18 +69,22 @@ def knn(
         raise ValueError(f"query and pool dimensions differ: {q.shape[1]} != {p.shape[1]}.")
     if metric not in ("euclidean", "cosine"):
         raise ValueError(f"metric must be 'euclidean' or 'cosine'. Got {metric!r} instead.")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+    if (isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral)
+            or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive int. Got {chunk_size!r} instead.")
-    if query_start is not None and (isinstance(query_start, bool) or not isinstance(query_start, numbers.Integral)
-                                    or not 0 <= query_start <= p.shape[0] - q.shape[0]):
-        raise ValueError(f"query_start must be an int in [0, {p.shape[0] - q.shape[0]}] so that the "
+    if query_start is not None and (
+            isinstance(query_start, bool) or not isinstance(query_start, numbers.Integral)
+            or not 0 <= query_start <= p.shape[0] - q.shape[0]):
+        raise ValueError(f"query_start must be an int in [0, {p.shape[0] - q.shape[0]}] so "
+                         "that the "
                          f"{q.shape[0]} query rows are pool rows. Got {query_start!r} instead.")
     if exclude_self and q.shape[0] != p.shape[0]:
         raise ValueError("exclude_self needs query and pool to be the same rows.")
     offset = 0 if exclude_self else query_start
     n_avail = p.shape[0] - (1 if offset is not None else 0)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n_avail:
-        raise ValueError(f"k must be an int in [1, {n_avail}] for a pool of {p.shape[0]} rows. Got {k!r} instead.")
+        raise ValueError(f"k must be an int in [1, {n_avail}] for a pool of {p.shape[0]} rows. "
+                         f"Got {k!r} instead.")
     dev = resolve_device(device)
     if dev.type == "cpu":
         return _knn_sklearn(q, p, int(k), metric, offset)
@@ -179,7 +183,8 @@ def knn_extend(
                          f"{tuple(dist.shape)} instead.")
     n, k = index.shape
     if pts.shape[0] < n:
-        raise ValueError(f"points has {pts.shape[0]} rows, fewer than the {n} rows of the kNN table.")
+        raise ValueError(
+            f"points has {pts.shape[0]} rows, fewer than the {n} rows of the kNN table.")
     n_new = pts.shape[0] - n
     if n_new == 0:
         return index, dist
@@ -188,8 +193,8 @@ def knn_extend(
     if n == 0:
         return new_idx, new_dist
     # each old row's nearest new rows (only k of them can enter its top k)
-    to_new_idx, to_new_dist = knn(pts[:n], pts[n:], min(k, n_new), metric=metric, chunk_size=chunk_size,
-                                  device=device)
+    to_new_idx, to_new_dist = knn(pts[:n], pts[n:], min(k, n_new), metric=metric,
+                                  chunk_size=chunk_size, device=device)
     cat_dist = torch.cat([dist.to(to_new_dist.dtype), to_new_dist], 1)
     cat_idx = torch.cat([index, to_new_idx + n], 1)
     best_dist, pick = torch.topk(cat_dist, k, dim=1, largest=False, sorted=True)

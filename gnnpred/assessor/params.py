@@ -83,7 +83,8 @@ def check_labels(y, n: int) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise ValueError(
-            f"y contains {bad.size} non-finite value(s) (NaN or inf), the first at index {int(bad[0])} "
+            f"y contains {bad.size} non-finite value(s) (NaN or inf), the first at index "
+            f"{int(bad[0])} "
             f"({arr[bad[0]]}); drop those architectures or fix their labels."
         )
     return arr
@@ -96,12 +97,15 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray:
     try:
         w = np.asarray(sample_weight, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"sample_weight must be a sequence of numbers. Got {type(sample_weight).__name__}.") from exc
+        raise TypeError("sample_weight must be a sequence of numbers. "
+                        f"Got {type(sample_weight).__name__}.") from exc
     if w.shape != (n,):
-        raise ValueError(f"sample_weight must have one weight per architecture: shape ({n},). Got {w.shape}.")
+        raise ValueError(f"sample_weight must have one weight per architecture: shape ({n},). "
+                         f"Got {w.shape}.")
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
     if bad.size:
-        raise ValueError(f"sample_weight must be finite and >= 0; index {int(bad[0])} is {w[bad[0]]}.")
+        raise ValueError(
+            f"sample_weight must be finite and >= 0; index {int(bad[0])} is {w[bad[0]]}.")
     if not w.sum() > 0:
         raise ValueError("sample_weight sums to 0: at least one label needs a positive weight.")
     return w
@@ -129,11 +133,13 @@ def check_extra(feats, n: int, what: str) -> np.ndarray:
 
 def check_unlabeled(unlabeled) -> None:
     """``None``, a non-negative int, or a sequence of architectures."""
-    if unlabeled is None or isinstance(unlabeled, Sequence) and not isinstance(unlabeled, (str, bytes)):
+    if unlabeled is None or (isinstance(unlabeled, Sequence)
+                             and not isinstance(unlabeled, (str, bytes))):
         return
     if isinstance(unlabeled, numbers.Integral) and not isinstance(unlabeled, bool):
         if unlabeled < 0:
-            raise ValueError(f"unlabeled must be None, an int >= 0 or a list of architectures. Got {unlabeled} instead.")
+            raise ValueError("unlabeled must be None, an int >= 0 or a list of architectures. "
+                             f"Got {unlabeled} instead.")
         return
     raise TypeError(
         "unlabeled must be None, an int >= 0 or a list of architectures. "

@@ -23,7 +23,8 @@ _CHUNK = 8192
 
 @contextlib.contextmanager
 def quiet_lightning(verbose: bool):
-    """Silence Lightning's info logs and its hints about workers/logging intervals unless verbose."""
+    """Silence Lightning's info logs and its hints about workers and logging intervals unless
+    ``verbose``."""
     names = ("lightning.pytorch", "lightning.fabric", "lightning")
     old = [logging.getLogger(n).level for n in names]
     with warnings.catch_warnings():
@@ -103,7 +104,8 @@ def max_nodes_of(space, archs: Sequence) -> int:
     return best
 
 
-def batch_loader(tensors: Sequence[torch.Tensor], batch_size: int, gen: torch.Generator) -> DataLoader:
+def batch_loader(tensors: Sequence[torch.Tensor], batch_size: int,
+                 gen: torch.Generator) -> DataLoader:
     """Shuffled mini-batches of whole tensor slices (no per-item collation)."""
     ds = TensorDataset(*tensors)
     sampler = BatchSampler(RandomSampler(ds, generator=gen), batch_size=batch_size, drop_last=False)

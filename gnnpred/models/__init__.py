@@ -7,7 +7,8 @@ from gnnpred.models.losses import pairwise_ranking_loss, rank_regression_loss
 from gnnpred.models.regressor import GraphRegressor, RegressorTask
 
 __all__ = [
-    "GINEncoder", "GraphAutoencoder", "AutoencoderTask", "DenseGraphs", "DirectedGINLayer", "to_dense",
+    "GINEncoder", "GraphAutoencoder", "AutoencoderTask", "DenseGraphs", "DirectedGINLayer",
+    "to_dense",
     "KNNGCN", "GCNTask", "MeanAdjacency", "ReceptivePlan", "GraphRegressor", "RegressorTask",
     "pairwise_ranking_loss", "rank_regression_loss",
 ]

@@ -32,7 +32,8 @@ def warmup_fraction(total_steps: int, fraction: float = 0.1) -> float:
 
 
 class GINEncoder(nn.Module):
-    """Directed GIN over padded cells, sum readout of every layer (jumping knowledge) to an embedding.
+    """Directed GIN over padded cells; a sum readout of every layer (jumping knowledge) gives the
+    embedding.
 
     Args:
         in_channels: Size of the one-hot op vocabulary.
@@ -90,7 +91,8 @@ class GraphAutoencoder(nn.Module):
                  dropout: float = 0.0) -> None:
         super().__init__()
         self.num_ops, self.max_nodes = num_ops, max_nodes
-        self.encoder = GINEncoder(num_ops, hidden_channels, embedding_dim, num_layers, dropout, variational)
+        self.encoder = GINEncoder(num_ops, hidden_channels, embedding_dim, num_layers, dropout,
+                                  variational)
         width = 4 * hidden_channels
         self.decoder = nn.Sequential(
             nn.Linear(embedding_dim, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
@@ -106,19 +108,21 @@ class GraphAutoencoder(nn.Module):
         return self.encoder(x, adj, mask)[0]
 
     def decode(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        """Return op logits ``[B, N, V + 1]`` (last class: no node) and adjacency logits ``[B, N, N]``."""
+        """Op logits ``[B, N, V + 1]`` (last class: no node) and adjacency logits ``[B, N, N]``."""
         n, v = self.max_nodes, self.num_ops + 1
         out = self.decoder(z)
         return out[:, : n * v].view(-1, n, v), out[:, n * v :].view(-1, n, n)
 
-    def loss(self, x: Tensor, adj: Tensor, mask: Tensor, kl_weight: float = 1e-3) -> tuple[Tensor, dict]:
+    def loss(self, x: Tensor, adj: Tensor, mask: Tensor,
+             kl_weight: float = 1e-3) -> tuple[Tensor, dict]:
         """Reconstruction (+ KL) loss of a padded batch; also returns accuracy figures."""
         mu, logvar = self.encoder(x, adj, mask)
         z = mu
         if logvar is not None and self.training:
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         op_logits, adj_logits = self.decode(z)
-        target_ops = torch.where(mask, x.argmax(-1), torch.full_like(mask, self.num_ops, dtype=torch.long))
+        padding = torch.full_like(mask, self.num_ops, dtype=torch.long)
+        target_ops = torch.where(mask, x.argmax(-1), padding)
         loss_ops = F.cross_entropy(op_logits.reshape(-1, self.num_ops + 1), target_ops.reshape(-1))
         pair = (mask.unsqueeze(2) & mask.unsqueeze(1)).float()  # real node pairs only
         bce = F.binary_cross_entropy_with_logits(adj_logits, adj, reduction="none")
@@ -129,12 +133,13 @@ class GraphAutoencoder(nn.Module):
             loss = loss + kl_weight * kl
         with torch.no_grad():
             op_acc = (op_logits.argmax(-1) == target_ops).float().mean()
-            adj_acc = (((adj_logits > 0).float() == adj).float() * pair).sum() / pair.sum().clamp_min(1.0)
+            hits = ((adj_logits > 0).float() == adj).float() * pair
+            adj_acc = hits.sum() / pair.sum().clamp_min(1.0)
         return loss, {"op_acc": float(op_acc), "adj_acc": float(adj_acc)}
 
 
 class AutoencoderTask(L.LightningModule):
-    """Lightning wrapper that pretrains a :class:`GraphAutoencoder` on batches ``(x, adj, mask)``."""
+    """Lightning wrapper that pretrains a :class:`GraphAutoencoder` on ``(x, adj, mask)``."""
 
     def __init__(self, model: GraphAutoencoder, lr: float = 2e-3, weight_decay: float = 0.0,
                  kl_weight: float = 1e-3) -> None:

@@ -82,7 +82,8 @@ class DirectedGINLayer(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.mlp = nn.Sequential(
-            nn.Linear(3 * in_channels, out_channels), nn.ReLU(), nn.Linear(out_channels, out_channels)
+            nn.Linear(3 * in_channels, out_channels), nn.ReLU(),
+            nn.Linear(out_channels, out_channels)
         )
         self.norm = nn.LayerNorm(out_channels)
         self.dropout = nn.Dropout(dropout)

@@ -6,9 +6,9 @@ Nodes are architectures (labelled and unlabelled), node features their autoencod
 (https://arxiv.org/abs/1609.02907), as used for semi-supervised assessment by Tang et al., CVPR 2020
 (https://arxiv.org/abs/2005.06821).
 
-The neighbour table is dense ``[n, k]``: every node has exactly ``k`` neighbours in the pool, so a new
-cell at predict time is handled exactly like a pool cell (its ``k`` nearest pool cells, the pool's
-cached hidden states): predicting ``m`` cells costs ``O(m * k)`` after the kNN search.
+The neighbour table is dense ``[n, k]``: every node has exactly ``k`` neighbours in the pool,
+so a new cell at predict time is handled exactly like a pool cell (its ``k`` nearest pool cells,
+the pool's cached hidden states): predicting ``m`` cells costs ``O(m * k)`` after the kNN search.
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ class KNNGCN(nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int = 64, num_layers: int = 2,
                  dropout: float = 0.1) -> None:
         super().__init__()
-        self.lin_in = nn.Sequential(nn.Linear(in_channels, hidden_channels), nn.ReLU(), nn.Dropout(dropout))
+        self.lin_in = nn.Sequential(nn.Linear(in_channels, hidden_channels), nn.ReLU(),
+                                    nn.Dropout(dropout))
         self.layers = nn.ModuleList(_MeanLayer(hidden_channels, dropout) for _ in range(num_layers))
         self.lin_out = nn.Linear(hidden_channels, 1)
 
@@ -124,7 +125,8 @@ class KNNGCN(nn.Module):
             return_states: Also return the hidden states of every layer (for :meth:`predict_new`).
 
         Returns:
-            Scores ``[n]`` (and the list of ``num_layers`` states ``[n, hidden]`` fed to each layer).
+            Scores ``[n]`` (and the list of ``num_layers`` states ``[n, hidden]`` fed to each
+            layer).
         """
         adj = nbr if isinstance(nbr, MeanAdjacency) else MeanAdjacency(nbr, x.shape[0])
         h = self.lin_in(x)
@@ -183,7 +185,8 @@ class GCNTask(L.LightningModule):
 
     def on_fit_start(self) -> None:
         dev = self.device
-        self.x, self.nbr, self.train_idx, self.y = (t.to(dev) for t in (self.x, self.nbr, self.train_idx, self.y))
+        self.x, self.nbr, self.train_idx, self.y = (
+            t.to(dev) for t in (self.x, self.nbr, self.train_idx, self.y))
         if self.weight is not None:
             self.weight = self.weight.to(dev)
         self.plan = ReceptivePlan(self.nbr, self.train_idx, len(self.model.layers))

@@ -12,7 +12,8 @@ __all__ = ["pairwise_ranking_loss", "rank_regression_loss"]
 
 
 def pairwise_ranking_loss(pred: Tensor, target: Tensor, weight: Tensor | None = None,
-                          max_pairs: int = 65536, generator: torch.Generator | None = None) -> Tensor:
+                          max_pairs: int = 65536,
+                          generator: torch.Generator | None = None) -> Tensor:
     """Mean logistic loss ``log(1 + exp(-(p_i - p_j) * sign(y_i - y_j)))`` over ordered pairs.
 
     Args:

@@ -18,5 +18,6 @@ def adamw(params: Iterable[Any], lr: float, weight_decay: float) -> torch.optim.
     """
     groups = [{**p, "params": list(p["params"])} if isinstance(p, dict) else p for p in params]
     tensors = [t for g in groups for t in (g["params"] if isinstance(g, dict) else [g])]
-    fused = bool(tensors) and all(t.device.type in _FUSED_DEVICES and t.is_floating_point() for t in tensors)
+    fused = bool(tensors) and all(t.device.type in _FUSED_DEVICES and t.is_floating_point()
+                                  for t in tensors)
     return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, fused=fused)

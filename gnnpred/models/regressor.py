@@ -46,7 +46,7 @@ class GraphRegressor(nn.Module):
 
 
 class RegressorTask(L.LightningModule):
-    """Lightning fine-tuning of a :class:`GraphRegressor` on batches ``(x, adj, mask, extra, y, w)``.
+    """Lightning fine-tuning of a :class:`GraphRegressor` on ``(x, adj, mask, extra, y, w)``.
 
     The encoder learns at ``encoder_lr_scale`` times the head's rate, so a few labels refine the
     pretrained embedding instead of overwriting it.

@@ -1,8 +1,17 @@
 import numpy as np
 import pytest
 from scipy import stats
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import LinearRegression
 
-from gnnpred.metrics import kendall_tau, ranking_report, regret, spearman, top_k_precision
+from gnnpred.metrics import (
+    kendall_scorer,
+    kendall_tau,
+    ranking_report,
+    regret,
+    spearman,
+    top_k_precision,
+)
 
 
 def test_perfect_and_reversed_rankings():
@@ -57,3 +66,13 @@ def test_bad_k(k):
         top_k_precision([1, 2, 3], [1, 2, 3], k)
     with pytest.raises(TypeError):
         top_k_precision([1, 2, 3], [1, 2, 3], "5%")
+
+
+def test_kendall_scorer_scores_an_estimator_by_kendall_tau():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(50, 2))
+    y = x[:, 0] - 0.5 * x[:, 1] + 0.1 * rng.normal(size=50)
+    model = LinearRegression().fit(x[:25], y[:25])
+    assert kendall_scorer(model, x[25:], y[25:]) == kendall_tau(y[25:], model.predict(x[25:]))
+    constant = DummyRegressor().fit(x[:25], y[:25])
+    assert kendall_scorer(constant, x[25:], y[25:]) == 0.0

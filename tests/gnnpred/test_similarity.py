@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from gnnpred import similarity
 from gnnpred.similarity import knn, knn_extend, knn_graph, neighbour_index_to_edge_index
 
 
@@ -46,7 +47,8 @@ def test_query_start_excludes_each_query_row_from_its_own_neighbours():
             knn(e[30:], e, 4, query_start=bad, device="cpu")
 
 
-@pytest.mark.parametrize(("n_old", "metric"), [(50, "euclidean"), (57, "euclidean"), (45, "cosine"), (0, "euclidean")])
+@pytest.mark.parametrize(("n_old", "metric"),
+                         [(50, "euclidean"), (57, "euclidean"), (45, "cosine"), (0, "euclidean")])
 def test_knn_extend_equals_a_full_recompute(n_old, metric):
     e = np.random.default_rng(3).normal(size=(60, 4))
     if n_old:
@@ -109,3 +111,17 @@ def test_non_finite_and_shape_errors():
         knn(np.zeros(5), e, 2, device="cpu")
     with pytest.raises(ValueError, match="dimensions differ"):
         knn(np.zeros((5, 3)), e, 2, device="cpu")
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("offset", [None, 0, 40])
+def test_cpu_and_accelerator_paths_find_the_same_neighbours(metric, offset):
+    # the CPU path (scikit-learn) and the CUDA path (chunked torch), the latter run on the CPU
+    p = torch.randn(300, 8, generator=torch.Generator().manual_seed(4))
+    q = p if offset == 0 else p[40:140] if offset == 40 else p[:100] + 0.01
+    cpu_idx, cpu_dist = knn(q, p, 6, metric=metric, query_start=offset, device="cpu")
+    acc_idx, acc_dist = similarity._knn_torch(q, p, 6, metric, offset, 64, torch.device("cpu"))
+    np.testing.assert_array_equal(cpu_idx.numpy(), acc_idx.numpy())
+    # float32 cancellation in the torch path: near-zero distances differ by ~1e-4
+    np.testing.assert_allclose(cpu_dist.numpy(), acc_dist.numpy(), rtol=1e-4, atol=2e-4)
+    assert cpu_idx.dtype == torch.long and cpu_dist.dtype == torch.float32

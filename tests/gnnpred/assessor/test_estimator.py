@@ -97,7 +97,8 @@ def test_fit_returns_self_and_predicts_pool_and_new_cells(fitted, nb201, split):
 def test_cells_with_one_canonical_form_get_one_prediction(fitted, nb201):
     space = nb201[0]
     one = space.from_string("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|")
-    dead = space.from_string("|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|skip_connect~1|none~2|")
+    dead = space.from_string(
+        "|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|none~0|skip_connect~1|none~2|")
     assert space.canonical(one) == space.canonical(dead) != dead
     p1, p2 = fitted.predict([one, dead])
     assert p1 == p2

@@ -6,9 +6,8 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from gnnpred import Assessor
-from gnnpred.assessor import Pool
+from gnnpred.assessor import Pool, training
 from gnnpred.assessor import pool as pool_module
-from gnnpred.assessor import training
 from gnnpred.similarity import knn
 from tests.gnnpred.assessor.conftest import SMALL
 

@@ -64,9 +64,11 @@ def test_pairwise_ranking_loss_rewards_order():
     assert pairwise_ranking_loss(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 3.0])) == 0
     # sampled-pair mode for large inputs still ranks correctly
     big = torch.arange(400.0)
-    assert pairwise_ranking_loss(big, big, max_pairs=1000) < pairwise_ranking_loss(-big, big, max_pairs=1000)
+    ordered = pairwise_ranking_loss(big, big, max_pairs=1000)
+    assert ordered < pairwise_ranking_loss(-big, big, max_pairs=1000)
     w = torch.ones(3)
-    torch.testing.assert_close(rank_regression_loss(y, y, 1.0, w), torch.tensor(pairwise_ranking_loss(y, y).item()))
+    torch.testing.assert_close(rank_regression_loss(y, y, 1.0, w),
+                               torch.tensor(pairwise_ranking_loss(y, y).item()))
 
 
 def test_receptive_plan_gives_the_full_forward_values():

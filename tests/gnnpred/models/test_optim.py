@@ -6,7 +6,8 @@ from gnnpred.models.optim import adamw
 
 def test_adamw_is_fused_on_cpu_and_keeps_param_groups():
     net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1))
-    groups = [{"params": net[0].parameters(), "lr": 0.1}, {"params": net[1].parameters(), "lr": 0.2}]
+    groups = [{"params": net[0].parameters(), "lr": 0.1},
+              {"params": net[1].parameters(), "lr": 0.2}]
     opt = adamw(groups, lr=0.5, weight_decay=0.01)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.2]
     assert [len(g["params"]) for g in opt.param_groups] == [2, 2]  # generators were materialised

@@ -13,7 +13,8 @@ def test_regressor_learns_a_structural_target_with_extra_features():
     y = torch.tensor([float(sum(o == "nor_conv_3x3" for o in c.ops)) for c in cells])
     extra = torch.randn(256, 2)
     torch.manual_seed(0)
-    model = GraphRegressor(GINEncoder(g.x.shape[-1], 32, 16, num_layers=2), extra_channels=2, dropout=0.0)
+    model = GraphRegressor(GINEncoder(g.x.shape[-1], 32, 16, num_layers=2), extra_channels=2,
+                           dropout=0.0)
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     for _ in range(150):
         loss = rank_regression_loss(model(*g.tensors(), extra), y, 0.5)
