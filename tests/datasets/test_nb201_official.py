@@ -194,3 +194,35 @@ def test_nats_pickle_numpy_values_and_foreign_classes(tmp_path, real_rows):
         ValueError, match=r"n\.pickle\.pbz2 is not a file this loader trusts.*fractions\.Fraction"
     ):
         load("nasbench201", path=path)
+
+
+def test_nats_pickle_in_several_bz2_streams(tmp_path, real_rows):
+    """bz2 files may hold several streams (as pbzip2 writes them); all are read."""
+    raw = pickle.dumps(_pth_dict(real_rows, keys=("12", "200")), protocol=4)
+    path = tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2"
+    path.write_bytes(bz2.compress(raw[:100]) + bz2.compress(raw[100:]))
+    _check(load("nasbench201", path=path), real_rows)
+
+
+def test_bz2_bomb_is_refused_before_it_fills_memory(tmp_path):
+    """A few hundred bytes of bz2 that expand past the largest real meta file (64 MiB)."""
+    folder = tmp_path / "NATS-tss-v1_0-3ffb9-simple"
+    folder.mkdir()
+    packer = bz2.BZ2Compressor(1)
+    bomb = b"".join(packer.compress(bytes(1 << 20)) for _ in range(65)) + packer.flush()
+    assert len(bomb) < 1000
+    (folder / "meta.pickle.pbz2").write_bytes(bomb)
+    with pytest.raises(ValueError, match=r"meta\.pickle\.pbz2 expands to more than 64 MiB"):
+        load("nasbench201", path=folder, verbose=False)
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [(b"BZh9 not bz2 at all", "not valid bz2"), (bz2.compress(b"x" * 5000)[:-10], "truncated")],
+)
+def test_corrupt_bz2_names_the_file(tmp_path, data, match):
+    path = tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=match) as info:
+        load("nasbench201", path=path)
+    assert path.name in str(info.value)
