@@ -1,8 +1,9 @@
-"""Architecture-similarity graphs: k nearest neighbours in embedding space, computed in chunks.
+"""Architecture-similarity graphs: k nearest neighbours in embedding space.
 
-Distances are computed ``chunk_size`` query rows at a time against the whole pool, so memory is
-``O(chunk_size * pool)`` and the cost of connecting ``N`` new cells is ``O(N * pool)``: never
-``O(N^2)``.
+On CPU the search is scikit-learn's brute-force :class:`~sklearn.neighbors.NearestNeighbors`;
+on CUDA, distances are computed ``chunk_size`` query rows at a time against the whole pool. Both
+bound memory by blocks of query rows, and connecting ``N`` new cells to a pool costs
+``O(N * pool)`` (:func:`knn_extend`): never ``O(N^2)``.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def _knn_torch(q: torch.Tensor, p: torch.Tensor, k: int, metric: str, offset: in
 
 def _knn_sklearn(q: torch.Tensor, p: torch.Tensor, k: int, metric: str,
                  offset: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """CPU path of :func:`knn`: scikit-learn's brute-force search (about 4x faster than torch)."""
+    """CPU path of :func:`knn`: scikit-learn's brute-force search, faster there than torch's."""
     from sklearn.neighbors import NearestNeighbors
 
     if q.shape[0] == 0:

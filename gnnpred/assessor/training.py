@@ -46,7 +46,7 @@ def torch_threads(n: int | None):
     """Temporarily use ``n`` intra-op threads (``None``: leave torch's setting).
 
     The assessor's tensors are small: extra threads buy little and, on a busy machine, their
-    spin-waiting makes training up to 100x slower. The previous setting is restored on exit.
+    spin-waiting makes training much slower. The previous setting is restored on exit.
     """
     old = torch.get_num_threads()
     if n is not None and n != old:

@@ -29,7 +29,7 @@ class MeanAdjacency:
     """Row-normalised sparse adjacency of a ``[m, k]`` neighbour table into ``n`` source nodes.
 
     ``adj(h)`` is ``mean_j h[nbr[i, j]]`` for every row ``i``, as a CSR product whose backward is
-    the transposed CSR product: about 10x faster on CPU than autograd through ``h[nbr].mean(1)``.
+    the transposed CSR product: faster on CPU than autograd through ``h[nbr].mean(1)``.
     """
 
     def __init__(self, nbr: Tensor, num_sources: int) -> None:

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import NotFittedError, SkipTestWarning
 from sklearn.model_selection import cross_val_score
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import check_estimator
 
 from gnnpred import Assessor, get_space
 from gnnpred.assessor import Assessor as PackageAssessor
@@ -237,6 +238,9 @@ def test_declares_architecture_inputs_to_sklearn():
     tags = get_tags(Assessor())
     assert tags.input_tags.two_d_array is False and tags.input_tags.string is True
     assert tags.estimator_type == "regressor"
+    # check_estimator skips the 2-D array checks that do not apply, and does not fail
+    with pytest.warns(SkipTestWarning, match="requires input"):
+        check_estimator(Assessor(**SMALL))
 
 
 def test_kendall_scorer_in_cross_validation(nb201, split):
