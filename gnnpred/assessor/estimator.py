@@ -188,7 +188,7 @@ class Assessor(RegressorMixin, BaseEstimator):
             y: Their scores (higher is better), same length.
             unlabeled: ``None`` (the whole space when it has at most ``max_unlabeled`` cells,
                 else ``max_unlabeled`` sampled cells), an int (sample that many; 0: labelled
-                cells only) or a list of architectures.
+                cells only) or a list of architectures (cells or their strings).
             sample_weight: Optional non-negative weight of each label in the heads' losses (the
                 MSE term and, as ``w_i * w_j``, each ranking pair); ``None`` weighs all
                 equally. Search uses it to stress the order among the best cells found.
@@ -210,6 +210,8 @@ class Assessor(RegressorMixin, BaseEstimator):
         y = check_labels(y, len(archs))
         w = check_sample_weight(sample_weight, len(archs))
         check_unlabeled(unlabeled)
+        if unlabeled is not None and not isinstance(unlabeled, int | np.integer):
+            unlabeled = to_cells(space, unlabeled, "unlabeled")
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         seed = int(rng.integers(2**31))

@@ -113,6 +113,11 @@ def test_string_cells_are_accepted_by_fit_and_predict(fitted, nb201, split):
                                   fitted.predict([archs[i] for i in te[:30]]))
     from_strings = clone(fitted).fit([space.to_string(archs[i]) for i in tr], y[tr], unlabeled=300)
     np.testing.assert_array_equal(from_strings.predict(strings), fitted.predict(strings))
+    pool = [archs[i] for i in te[100:200]]
+    as_cells = clone(fitted).fit([archs[i] for i in tr], y[tr], unlabeled=pool)
+    as_strings = clone(fitted).fit([archs[i] for i in tr], y[tr],
+                                   unlabeled=[space.to_string(a) for a in pool])
+    np.testing.assert_array_equal(as_strings.predict(strings), as_cells.predict(strings))
     with pytest.raises(ValueError):
         fitted.predict(["|not_an_op~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
 
