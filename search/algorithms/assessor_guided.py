@@ -108,7 +108,8 @@ class AssessorGuidedSearch(SearchAlgorithm):
             labelled; it shrinks as ``prior_weight * n_init / n`` with ``n`` labels (0 disables
             the prior).
         zc_warmup: Score this many random cells with a zero-cost proxy; the initial design is
-            the best ``n_init`` of them (0 uses random cells).
+            the best ``n_init`` of them (0 uses random cells). Proxy scores cost no benchmark
+            query, so the first fit can start from cells the proxy likes.
         zc_proxy: The proxy used by ``zc_warmup`` (a name of :mod:`gnnpred.proxies`).
         assessor_params: Keyword arguments of :class:`gnnpred.Assessor` overriding
             :data:`DEFAULT_ASSESSOR_PARAMS` (``random_state`` defaults to the search's seed,
