@@ -14,7 +14,6 @@ entry's integer key as a str (every space's hash is a str), so
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,33 +23,29 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from gnnpred.spaces._nbgraph_keys import (
+    FULL_OPS,
+    LINK_SET,
+    LINKS,
+    N_NODES,
+    OP_INDEX,
+    OP_SETS,
+    PROTEINS_OPS,
+    build_table,
+    signature,
+)
 from gnnpred.spaces.base import SearchSpace, fixed_structure_batch, register_space
 
-#: The nine operations, in the benchmark's order (key digits are indices into this tuple).
-FULL_OPS: tuple[str, ...] = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
-#: The five operations evaluated on ogbn-proteins.
-PROTEINS_OPS: tuple[str, ...] = ("gcn", "sage", "arma", "fc", "skip")
-#: The nine link patterns of canonical cells (the leading digit of a key indexes this tuple).
-LINKS: tuple[tuple[int, ...], ...] = (
-    (0, 0, 0, 0),
-    (0, 0, 0, 1),
-    (0, 0, 1, 1),
-    (0, 0, 1, 2),
-    (0, 0, 1, 3),
-    (0, 1, 1, 1),
-    (0, 1, 1, 2),
-    (0, 1, 2, 2),
-    (0, 1, 2, 3),
-)
-OP_SETS = {"full": FULL_OPS, "proteins": PROTEINS_OPS}
-N_NODES = 4
-_BASE = len(FULL_OPS) + 1  # keys are base-10 numbers even for the proteins op set
-_OP_INDEX = {op: i for i, op in enumerate(FULL_OPS)}
-_SKIP = _OP_INDEX["skip"]
-_MAX_KEY = _BASE ** (N_NODES + 1)
-_LINK_SET = frozenset(
-    itertools.product(*[range(i + 1) for i in range(N_NODES)])
-)  # the 24 valid links
+__all__ = [
+    "FULL_OPS",
+    "PROTEINS_OPS",
+    "LINKS",
+    "OP_SETS",
+    "NASBenchGraphCell",
+    "NASBenchGraphSpace",
+    "signature",
+]
+
 _STRING = re.compile(r"^\s*([0-9,\s]+)\|([a-z,\s]+)\s*$")
 
 
@@ -74,112 +69,11 @@ class NASBenchGraphCell:
             object.__setattr__(self, "ops", tuple(self.ops))
 
 
-def signature(link: Sequence[int], ops: Sequence[str]) -> tuple:
-    """What a cell computes, as a nested tuple equal for exactly the equivalent cells.
-
-    Skip nodes are contracted (a node reading a skip reads the skip's source); what remains
-    is a tree of real op nodes rooted at the input. Each real node carries how many leaves of
-    the original cell resolve to it (its weight in the output sum); leaves resolving to the
-    raw input carry nothing (the benchmark drops them). Children are sorted, so node order
-    does not matter. Returns ``(op code, weight, children)`` tuples of the input's children.
-    """
-    codes = tuple(_OP_INDEX[o] for o in ops)
-    return _signature(codes, *_structure(tuple(link), tuple(c == _SKIP for c in codes)))
-
-
-def _signature(
-    codes: Sequence[int], weight: Sequence[int], children: Sequence[Sequence[int]]
-) -> tuple:
-    sub: list[tuple] = [()] * (N_NODES + 1)
-    for node in range(N_NODES, 0, -1):  # a real node's children have larger indices
-        if codes[node - 1] != _SKIP:
-            kids = children[node]
-            sub[node] = (
-                codes[node - 1],
-                weight[node],
-                tuple(sorted([sub[c] for c in kids])) if kids else (),
-            )
-    return tuple(sorted([sub[c] for c in children[0]]))
-
-
-@functools.cache
-def _structure(
-    link: tuple[int, ...], skip: tuple[bool, ...]
-) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
-    """Leaf weights and real-node children of a link pattern with skips at ``skip`` (cached)."""
-
-    def resolve(node: int) -> int:  # nearest non-skip ancestor-or-self (0 = input)
-        while node > 0 and skip[node - 1]:
-            node = link[node - 1]
-        return node
-
-    read = set(link)
-    weight = [0] * (N_NODES + 1)
-    children: list[list[int]] = [[] for _ in range(N_NODES + 1)]
-    for node in range(1, N_NODES + 1):
-        if node not in read:
-            weight[resolve(node)] += 1
-        if not skip[node - 1]:
-            children[resolve(link[node - 1])].append(node)
-    return tuple(weight), tuple(tuple(c) for c in children)
-
-
-@functools.cache
-def _is_normal_form(link: tuple[int, ...], skip: tuple[bool, ...]) -> bool:
-    """The benchmark's layout of a class representative.
-
-    Redundant skips are parked as a leading chain ``0 <- skip <- skip ...`` whose end stands
-    in for the input; every other skip is a leaf whose (real-op) parent has another child.
-    """
-    p = 0
-    while p < N_NODES and skip[p] and link[p] == p:
-        p += 1
-    readers = [link.count(j) for j in range(N_NODES + 1)]
-    for i in range(p, N_NODES):
-        if link[i] < p:
-            return False
-        if skip[i] and (readers[i + 1] or link[i] == p or readers[link[i]] < 2):
-            return False
-    return True
-
-
-def _key(link_index: int, codes: Sequence[int]) -> int:
-    key = link_index
-    for c in codes:
-        key = key * _BASE + c
-    return key
-
-
 @functools.cache
 def _table() -> tuple[dict[tuple, int], dict[int, NASBenchGraphCell]]:
-    """``signature -> key`` and ``key -> representative`` for every class (built once, < 1 s).
-
-    The benchmark's key of a class is the smallest :func:`_key` among its members that use one
-    of :data:`LINKS` and are in :func:`_is_normal_form`.
-    """
-    by_sig: dict[tuple, int] = {}
-    cells: dict[int, NASBenchGraphCell] = {}
-    for li, link in enumerate(LINKS):
-        for skip in itertools.product((False, True), repeat=N_NODES):
-            if all(skip) or not _is_normal_form(link, skip):
-                continue
-            weight, children = _structure(link, skip)
-            # op choices per position: the real ops where skip is False, else skip only
-            choices = [(_SKIP,) if s else range(_SKIP) for s in skip]
-            for codes in itertools.product(*choices):
-                sig = _signature(codes, weight, children)
-                if sig not in by_sig or _key(li, codes) < by_sig[sig]:
-                    by_sig[sig] = _key(li, codes)
-    cells = {key: _decode(key) for key in sorted(by_sig.values())}
-    return by_sig, cells
-
-
-def _decode(key: int) -> NASBenchGraphCell:
-    digits = []
-    for _ in range(N_NODES):
-        key, d = divmod(key, _BASE)
-        digits.append(d)
-    return NASBenchGraphCell(LINKS[key], tuple(FULL_OPS[d] for d in reversed(digits)))
+    """``signature -> key`` and ``key -> representative cell`` for every class (built once)."""
+    by_sig, specs = build_table()
+    return by_sig, {key: NASBenchGraphCell(*spec) for key, spec in specs.items()}
 
 
 @register_space("nasbench-graph")
@@ -300,7 +194,7 @@ class NASBenchGraphSpace(SearchSpace):
             type(arch) is NASBenchGraphCell
             and type(arch.link) is tuple
             and type(arch.ops) is tuple
-            and arch.link in _LINK_SET
+            and arch.link in LINK_SET
             and set(map(type, arch.link)) == {int}
             and len(arch.ops) == N_NODES
             and self._op_ok.issuperset(arch.ops)
@@ -459,7 +353,7 @@ class NASBenchGraphSpace(SearchSpace):
     def _arrays(self, archs: Sequence[NASBenchGraphCell]) -> tuple[np.ndarray, np.ndarray]:
         archs = self.check_archs(archs)
         links = np.array([a.link for a in archs], dtype=np.int64).reshape(len(archs), N_NODES)
-        ops = np.array([_OP_INDEX[o] for a in archs for o in a.ops], dtype=np.int64).reshape(
+        ops = np.array([OP_INDEX[o] for a in archs for o in a.ops], dtype=np.int64).reshape(
             len(archs), N_NODES
         )
         return links, ops
