@@ -16,6 +16,7 @@ NeurIPS 2020, https://arxiv.org/abs/2002.10389):
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,7 @@ class Assessor(RegressorMixin, BaseEstimator):
         y = check_labels(y, len(archs))
         w = check_sample_weight(sample_weight, len(archs))
         check_unlabeled(unlabeled)
-        if unlabeled is not None and not isinstance(unlabeled, int | np.integer):
+        if unlabeled is not None and not isinstance(unlabeled, numbers.Integral):
             unlabeled = to_cells(space, unlabeled, "unlabeled")
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
