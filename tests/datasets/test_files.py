@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -21,11 +22,12 @@ _CHILD = textwrap.dedent(
     import json, resource, sys
     resource.setrlimit(resource.RLIMIT_DATA, (2 << 30, 2 << 30))
     import datasets
+    assert datasets.__file__.startswith(sys.argv[2]), datasets.__file__
     out = []
     for name, path in json.loads(sys.argv[1]):
         try:
-            datasets.load(name, path=path, verbose=False) if name != "nasbench-graph" else (
-                datasets.load(name, path=path))
+            kwargs = {} if name == "nasbench-graph" else {"verbose": False}
+            datasets.load(name, path=path, **kwargs)
             out.append([name, path, None, ""])
         except BaseException as exc:
             out.append([name, path, type(exc).__name__, str(exc)])
@@ -73,9 +75,19 @@ def _cases(tmp_path) -> list[tuple[str, str]]:
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX /dev/zero and pipes")
 def test_every_loader_refuses_endless_streams_and_oversized_files(tmp_path):
     cases = _cases(tmp_path)
+    root = Path(__file__).resolve().parents[2]  # the checkout whose datasets is under test
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(cases)],
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-c", _CHILD, json.dumps(cases), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=root,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads(proc.stdout.splitlines()[-1])
