@@ -7,6 +7,7 @@ from gnnpred.spaces.base import (
     register_space,
     resolve_name,
 )
+from gnnpred.spaces.darts import DARTSCell, DARTSSpace
 from gnnpred.spaces.nasbench101 import NASBench101Cell, NASBench101Space
 from gnnpred.spaces.nasbench201 import NASBench201Cell, NASBench201Space
 from gnnpred.spaces.nasbench_graph import NASBenchGraphCell, NASBenchGraphSpace
@@ -23,4 +24,6 @@ __all__ = [
     "NASBench201Space",
     "NASBenchGraphCell",
     "NASBenchGraphSpace",
+    "DARTSCell",
+    "DARTSSpace",
 ]

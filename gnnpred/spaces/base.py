@@ -228,6 +228,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "nasbench101": ("nb101",),
     "nasbench201": ("nb201",),
     "nasbench-graph": ("nbgraph", "nbg"),
+    "darts": (),
 }
 
 
