@@ -260,11 +260,11 @@ def resolve_name(name: str) -> str:
     table.update({_normalise(a): canon for canon, aliases in ALIASES.items() for a in aliases})
     canon = table.get(_normalise(name))
     if canon is None:
-        raise ValueError(f"Unknown search space or benchmark {name!r}. {accepted_names()}")
+        raise ValueError(f"Unknown search space or benchmark {name!r}. {_accepted_names()}")
     return canon
 
 
-def accepted_names() -> str:
+def _accepted_names() -> str:
     """One sentence listing the names :func:`resolve_name` accepts (for error messages)."""
     names = [
         f"{canon} (or {', '.join(ALIASES[canon])})" if ALIASES.get(canon) else canon
@@ -290,7 +290,7 @@ def get_space(name: str, **kwargs: Any) -> SearchSpace:
     """
     key = resolve_name(name)
     if key not in _REGISTRY:  # a built-in name whose module was not imported
-        raise ValueError(f"The search space {key!r} is not registered. {accepted_names()}")
+        raise ValueError(f"The search space {key!r} is not registered. {_accepted_names()}")
     return _REGISTRY[key](**kwargs)
 
 
