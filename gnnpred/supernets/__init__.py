@@ -1,0 +1,28 @@
+"""One-shot super-nets: EnTranNAS's Engine- and Transit-cells, with DARTS in the same code.
+
+EnTranNAS: Yang, You, Li, Wang, Qian & Lin, "Towards Improving the Consistency, Efficiency, and
+Flexibility of Differentiable Neural Architecture Search", CVPR 2021,
+https://arxiv.org/abs/2101.11342. DARTS: Liu, Simonyan & Yang, "DARTS: Differentiable
+Architecture Search", ICLR 2019, https://arxiv.org/abs/1806.09055 (first order).
+
+- :mod:`~gnnpred.supernets.mixing`: softmax and sparse (exact-zero) architecture weights;
+- :class:`SearchCell`: one cell DAG run as an Engine-cell (weighted candidates) or a Transit-cell
+  (the derived cell only), with feature sharing;
+- :class:`NB201SuperNet` and :class:`DARTSSuperNet`: the two spaces' super-nets;
+- :func:`oneshot_search`: alternating weight / architecture steps with Lightning on any image
+  data module of :mod:`gnnpred.training`, per-epoch records, checkpoint and resume.
+"""
+
+from gnnpred.supernets.base import ALGORITHMS, SuperNet
+from gnnpred.supernets.cells import SearchCell
+from gnnpred.supernets.mixing import capped_simplex, sparsemax
+from gnnpred.supernets.nasbench201 import NB201SuperNet
+
+__all__ = [
+    "ALGORITHMS",
+    "NB201SuperNet",
+    "SearchCell",
+    "SuperNet",
+    "capped_simplex",
+    "sparsemax",
+]
