@@ -8,7 +8,12 @@ Example:
     True
 
 No loader ever touches the network: embedded tables come from installed wheels, the others
-from files you point ``path=`` at.
+from files you point ``path=`` at. The embedded NAS-Bench-201 table is AnalogNAS-Bench's own
+(digital) training of the 15,625 cells on CIFAR-10, not NAS-Bench-201's official numbers; pass
+``path=`` to an official file for those (see :mod:`datasets.nasbench201`).
+
+Every loader refuses a file larger than its format ever is, or a stream that may not end (a
+device, a pipe), with a ``ValueError`` naming the file, so a wrong ``path=`` fails at once.
 """
 
 from __future__ import annotations
@@ -48,11 +53,13 @@ def load(
     """Load a benchmark table.
 
     Args:
-        name: ``"nasbench201"`` (``path=None``: embedded AnalogNAS-Bench CIFAR-10 table; or a CSV /
-            official ``.pth`` / NATS-Bench file, with ``dataset=`` and ``epochs=``),
+        name: ``"nasbench201"`` (``path=None``: embedded AnalogNAS-Bench CIFAR-10 table, their
+            digital retrain of the cells; or a CSV / official ``.pth`` / NATS-Bench file, with
+            ``dataset=`` and ``epochs=``),
             ``"nasbench101"`` (``path=`` the official ``.tfrecord``, a CSV keyed by ``hash`` or a
             JSON list of ``{hash, matrix, ops, ...}``) or ``"nasbench-graph"`` (embedded in the
-            ``nas-bench-graph`` wheel; ``dataset="cora"`` by default).
+            ``nas-bench-graph`` wheel; ``dataset="cora"`` by default). Aliases such as ``"nb201"``
+            or ``"NAS-Bench-201"`` work too (see :func:`gnnpred.spaces.resolve_name`).
         path: The benchmark file, where the benchmark needs one.
         metric: The default metric of the returned benchmark (``None``: the loader's default).
         **kwargs: Loader options (``dataset=``, ``epochs=``, ``verbose=``, ``verify_crc=``...).
@@ -61,7 +68,9 @@ def load(
         The benchmark.
 
     Raises:
-        ValueError: If the name, metric or an option is unknown, or the file is corrupt.
+        ValueError: If the name, metric or an option value is unknown, the file is corrupt, too
+            large for its format, or not a regular file (a device or pipe).
+        TypeError: If an option name is unknown (the loader's own signature rejects it).
         FileNotFoundError: If a needed file is missing (the message says where to get it).
     """
     key = resolve_name(name)
