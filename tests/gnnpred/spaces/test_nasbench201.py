@@ -191,6 +191,16 @@ def test_canonical_examples(space):
     assert space.canonical(best) is best
 
 
+def test_canonical_is_a_projection_onto_fewer_classes(space, all_cells):
+    canon = [space.canonical(c) for c in all_cells]
+    classes = set(canon)
+    assert all(space.canonical(c) == c for c in classes)  # representatives are fixed points
+    assert classes == {c for c in all_cells if space.canonical(c) == c}
+    assert 1000 < len(classes) < len(space)
+    empty = space.make(ops=["none"] * 6)
+    assert empty in classes and canon.count(empty) > 1  # every cut-off cell is the empty one
+
+
 def test_canonical_classes_share_accuracy(space, nb201_csv):
     with open(nb201_csv, newline="") as f:
         rows = list(csv.DictReader(f))
