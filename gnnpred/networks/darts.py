@@ -59,6 +59,7 @@ class DARTSCellModule(nn.Module):
     ) -> None:
         super().__init__()
         self.reduction = reduction
+        self.channels = channels
         self.preprocess0 = (
             FactorizedReduce(c_prev_prev, channels)
             if reduction_prev

@@ -29,7 +29,7 @@ Forms of a cell:
 
 from __future__ import annotations
 
-import ast
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,13 +40,11 @@ import torch
 from torch_geometric.data import Data
 
 from gnnpred.networks.darts_ops import EVAL_PRIMITIVES
-from gnnpred.spaces.base import SearchSpace, one_hot, register_space
+from gnnpred.spaces._darts_genotype import CONCAT, NUM_NODES, nested_spec, parse_genotype
+from gnnpred.spaces.base import SearchSpace, one_hot, register_space, trainable_parameters
 
 #: Operations a cell may use (DARTS's primitives without ``none``).
 OPS: tuple[str, ...] = EVAL_PRIMITIVES
-#: Intermediate nodes per cell; they are concatenated into the cell output (DARTS's ``concat``).
-NUM_NODES = 4
-CONCAT: tuple[int, ...] = tuple(range(2, 2 + NUM_NODES))
 #: Possible ``(input, node)`` edges of a cell: node ``i`` (``2..5``) reads inputs ``0..i-1``.
 EDGES: tuple[tuple[int, int], ...] = tuple((j, i) for i in CONCAT for j in range(i))
 _OP_INDEX = {op: k for k, op in enumerate(OPS)}
@@ -108,6 +106,37 @@ def _canonical_nodes(nodes: Nodes) -> Nodes:
         if best_key is None or key < best_key:
             best_key, best = key, cand
     return best
+
+
+@functools.cache
+def _param_table() -> tuple[np.ndarray, int]:
+    """The parameter counts that :meth:`DARTSSpace.param_counts` adds up.
+
+    An edge's parameters depend only on its op, its cell's width and its stride, and the rest of
+    the network (stem, preprocessing, classifier) does not depend on the genotype (every cell
+    concatenates four nodes), so a genotype's count is a constant plus a sum over its edges; both
+    parts are read off the modules that :meth:`DARTSSpace.to_network` builds.
+
+    Returns:
+        ``(per_op, outside)``: ``per_op[kind, k]`` is the parameters of one edge with op
+        ``OPS[k]`` summed over every cell of the default network, for ``kind`` 0 (normal cell),
+        1 (reduction cell, edge from an intermediate node) and 2 (reduction cell, stride-2 edge
+        from input 0 or 1), ``[3, 7]`` int64; ``outside`` is every other parameter.
+    """
+    from gnnpred.networks.darts import DARTSNetwork
+    from gnnpred.networks.darts_ops import make_op
+
+    probe = ((("skip_connect", 0), ("skip_connect", 1)),) * NUM_NODES
+    net = DARTSNetwork(DARTSCell(probe, probe))
+    outside = trainable_parameters(net) - sum(
+        trainable_parameters(op) for cell in net.cells for ops in cell.ops for op in ops
+    )
+    per_op = np.zeros((3, len(OPS)), dtype=np.int64)
+    for cell in net.cells:
+        kinds = ((1, 1), (2, 2)) if cell.reduction else ((0, 1),)
+        for kind, stride in kinds:
+            per_op[kind] += [trainable_parameters(make_op(op, cell.channels, stride)) for op in OPS]
+    return per_op, outside
 
 
 def _compact(nodes: Nodes) -> str:
@@ -175,21 +204,25 @@ class DARTSSpace(SearchSpace):
 
     def mutate(self, arch: DARTSCell, rng: np.random.Generator) -> DARTSCell:
         """A uniformly drawn one of :meth:`neighbours` (always a different genotype)."""
-        options = self.neighbours(arch)
-        return options[int(rng.integers(len(options)))]
+        edits = self._edits(arch)
+        return self._apply(arch, *edits[int(rng.integers(len(edits)))])
 
     def neighbours(self, arch: DARTSCell) -> list[DARTSCell]:
-        """Genotypes one edit away, distinct by :meth:`hash`, in a deterministic order.
+        """Genotypes one edit away, in a deterministic order (cell, node, edit).
 
         Edits, for each cell and node: change one edge's op; move one edge to another input not
         yet used by the node (same op); in the topology space also add an edge (any unused
-        input, any op) and remove an edge when the node keeps at least one.
+        input, any op) and remove an edge when the node keeps at least one. Different edits give
+        different node input sets or ops, so the neighbours are distinct by :meth:`hash`.
         """
+        return [self._apply(arch, *e) for e in self._edits(arch)]
+
+    def _edits(self, arch: DARTSCell) -> list[tuple[str, int, Node]]:
+        """``(cell, node index, new node)`` for every single edit of ``arch``."""
         self.validate(arch)
-        out: dict[str, DARTSCell] = {}
+        out = []
         for which in _CELLS:
-            nodes = getattr(arch, which)
-            for n, node in enumerate(nodes):
+            for n, node in enumerate(getattr(arch, which)):
                 used = {j for _, j in node}
                 free = [j for j in range(n + 2) if j not in used]
                 variants: list[Node] = []
@@ -200,12 +233,14 @@ class DARTSSpace(SearchSpace):
                     variants += [node + ((o, f),) for f in free for o in OPS]
                     if len(node) > 1:
                         variants += [node[:s] + node[s + 1 :] for s in range(len(node))]
-                for v in variants:
-                    new_nodes = nodes[:n] + (v,) + nodes[n + 1 :]
-                    cell = (DARTSCell(new_nodes, arch.reduce) if which == "normal"
-                            else DARTSCell(arch.normal, new_nodes))
-                    out.setdefault(self.hash(cell), cell)
-        return list(out.values())
+                out += [(which, n, v) for v in variants]
+        return out
+
+    @staticmethod
+    def _apply(arch: DARTSCell, which: str, n: int, node: Node) -> DARTSCell:
+        nodes = getattr(arch, which)
+        nodes = nodes[:n] + (node,) + nodes[n + 1 :]
+        return DARTSCell(nodes, arch.reduce) if which == "normal" else DARTSCell(arch.normal, nodes)
 
     # ----------------------------------------------------------------------------- validity
     def validate(self, arch: Any) -> None:
@@ -281,7 +316,7 @@ class DARTSSpace(SearchSpace):
             TypeError: If an argument is missing or unknown (Python's own check).
             ValueError: If a cell is malformed (saying where).
         """
-        cell = DARTSCell(_nested(normal, "normal"), _nested(reduce, "reduce"))
+        cell = DARTSCell(nested_spec(normal, "normal"), nested_spec(reduce, "reduce"))
         self.validate(cell)
         return cell
 
@@ -327,7 +362,7 @@ class DARTSSpace(SearchSpace):
         """
         if not isinstance(text, str):
             raise TypeError(f"Expected a DARTS genotype string, got {type(text).__name__}.")
-        fields = _parse_genotype(text)
+        fields = parse_genotype(text)
         try:
             return self.make(normal=fields["normal"], reduce=fields["reduce"])
         except ValueError as exc:
@@ -378,6 +413,22 @@ class DARTSSpace(SearchSpace):
                         out[r, col] = 1.0
         return out
 
+    def param_counts(self, archs: Sequence[DARTSCell]) -> np.ndarray:
+        """Trainable parameters of ``to_network(canonical(arch))``, ``[len(archs)]`` int64.
+
+        Closed form, with no network built: the default network's genotype-independent
+        parameters plus each edge's op parameters at its cells' widths and strides. Equal to
+        counting the built network.
+        """
+        per_op, outside = _param_table()
+        out = np.full(len(archs), outside, dtype=np.int64)
+        for r, a in enumerate(self.check_archs(archs)):
+            for op, _ in itertools.chain.from_iterable(a.normal):
+                out[r] += per_op[0, _OP_INDEX[op]]
+            for op, j in itertools.chain.from_iterable(a.reduce):
+                out[r] += per_op[2 if j < 2 else 1, _OP_INDEX[op]]
+        return out
+
     def to_network(self, arch: DARTSCell, **kwargs: Any) -> torch.nn.Module:
         """The DARTS evaluation network (:class:`gnnpred.networks.darts.DARTSNetwork`; keywords
         ``num_classes``, ``in_channels``, ``channels``, ``layers``, ``auxiliary``,
@@ -386,80 +437,3 @@ class DARTSSpace(SearchSpace):
         from gnnpred.networks.darts import DARTSNetwork
 
         return DARTSNetwork(arch, **kwargs)
-
-
-def _is_pair(p: Any) -> bool:
-    return isinstance(p, Sequence) and not isinstance(p, str) and len(p) == 2 and isinstance(
-        p[0], str)
-
-
-def _nested(value: Any, which: str) -> Any:
-    """A cell spec (flat DARTS list or nested per-node lists) as nested tuples of ``(op, int)``."""
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise ValueError(
-            f"{which} must be a list of (op, input) pairs or one list of pairs per node. "
-            f"Got {value!r} instead."
-        )
-    if value and all(_is_pair(p) for p in value):  # DARTS's flat form: two pairs per node
-        if len(value) != 2 * NUM_NODES:
-            raise ValueError(
-                f"The flat {which} list needs {2 * NUM_NODES} (op, input) pairs, two per node. "
-                f"Got {len(value)}; give one list per node for other edge counts."
-            )
-        value = [value[k : k + 2] for k in range(0, len(value), 2)]
-    out = []
-    for node in value:
-        if isinstance(node, str | bytes) or not isinstance(node, Sequence):
-            raise ValueError(f"{which}: node {node!r} is not a list of (op, input) pairs.")
-        out.append(tuple(
-            (p[0], int(p[1])) if _is_pair(p) and isinstance(p[1], int | np.integer)
-            and not isinstance(p[1], bool) else p
-            for p in node
-        ))
-    return tuple(out)
-
-
-_FIELDS = ("normal", "normal_concat", "reduce", "reduce_concat")
-
-
-def _parse_genotype(text: str) -> dict[str, Any]:
-    """The four fields of a ``Genotype(...)`` string, read with :mod:`ast` literals only."""
-    hint = ("expected Genotype(normal=[('op', input), ...], normal_concat=range(2, 6), "
-            "reduce=[...], reduce_concat=range(2, 6))")
-    try:
-        call = ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ValueError(f"Bad DARTS genotype string {text!r}: {hint}.") from None
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-            and call.func.id == "Genotype" and len(call.args) <= len(_FIELDS)):
-        raise ValueError(f"Bad DARTS genotype string {text!r}: {hint}.")
-    given = dict(zip(_FIELDS, call.args, strict=False))
-    for kw in call.keywords:
-        if kw.arg not in _FIELDS or kw.arg in given:
-            raise ValueError(f"Bad DARTS genotype string {text!r}: field {kw.arg!r}; {hint}.")
-        given[kw.arg] = kw.value
-    if set(given) != set(_FIELDS):
-        missing = [f for f in _FIELDS if f not in given]
-        raise ValueError(f"Bad DARTS genotype string {text!r}: missing {missing}; {hint}.")
-    fields: dict[str, Any] = {}
-    for name, node in given.items():
-        try:
-            if (name.endswith("concat") and isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Name) and node.func.id == "range"
-                    and not node.keywords):
-                span = range(*(ast.literal_eval(a) for a in node.args))
-                fields[name] = tuple(span) if len(span) <= 2 * NUM_NODES else span
-            else:
-                fields[name] = ast.literal_eval(node)
-        except (ValueError, TypeError, SyntaxError, RecursionError, OverflowError):
-            raise ValueError(
-                f"Bad DARTS genotype string {text!r}: {name} is not a literal; {hint}."
-            ) from None
-    for name in ("normal_concat", "reduce_concat"):
-        value = fields[name]
-        if not isinstance(value, tuple | list) or tuple(value) != CONCAT:
-            raise ValueError(
-                f"Bad DARTS genotype string {text!r}: {name} must be range(2, 6) (every "
-                f"intermediate node is concatenated). Got {value!r}."
-            )
-    return fields
