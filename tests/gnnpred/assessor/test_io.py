@@ -73,6 +73,19 @@ def test_extra_features_need_trust_to_load(nb201, split, tmp_path):
     np.testing.assert_array_equal(loaded.predict(cells), a.predict(cells))
 
 
+def test_a_space_instance_is_a_pickled_object_too(nb201, split, tmp_path):
+    space, archs, y = nb201
+    tr, te = split
+    a = Assessor(space, **SMALL).fit([archs[i] for i in tr], y[tr], unlabeled=0)
+    a.save(tmp_path / "s.pt")
+    with pytest.raises(ValueError, match="trust=True"):
+        Assessor.load(tmp_path / "s.pt")
+    loaded = Assessor.load(tmp_path / "s.pt", trust=True)
+    assert type(loaded.space) is type(space)
+    cells = [archs[i] for i in te[:20]]
+    np.testing.assert_array_equal(loaded.predict(cells), a.predict(cells))
+
+
 def test_unpicklable_parameters_cannot_be_saved(nb201, split, tmp_path):
     _, archs, y = nb201
     tr, _ = split
