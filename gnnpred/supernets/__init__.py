@@ -15,14 +15,22 @@ Architecture Search", ICLR 2019, https://arxiv.org/abs/1806.09055 (first order).
 
 from gnnpred.supernets.base import ALGORITHMS, SuperNet
 from gnnpred.supernets.cells import SearchCell
+from gnnpred.supernets.darts import DARTSSuperNet
 from gnnpred.supernets.mixing import capped_simplex, sparsemax
+from gnnpred.supernets.module import OneShotModule
 from gnnpred.supernets.nasbench201 import NB201SuperNet
+from gnnpred.supernets.search import OneShotResult, build_supernet, oneshot_search
 
 __all__ = [
     "ALGORITHMS",
+    "DARTSSuperNet",
     "NB201SuperNet",
+    "OneShotModule",
+    "OneShotResult",
     "SearchCell",
     "SuperNet",
+    "build_supernet",
     "capped_simplex",
+    "oneshot_search",
     "sparsemax",
 ]
