@@ -184,7 +184,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
 
     # ---------------------------------------------------------------------------- ask / tell
     def _ask(self) -> Arch | None:
-        if len(self.archs) < self.n_init:
+        if len(self.archs) + self.n_pending < self.n_init:  # cells in flight count too
             return self._pop_new(self._init)  # None: a random unseen cell
         while True:
             cell = self._pop_new(self._queue)

@@ -4,7 +4,9 @@ A search is driven from outside (:func:`search.engine.run_search`): it repeatedl
 :meth:`SearchAlgorithm.propose` for the next cell to query and feeds the benchmark's answer to
 :meth:`SearchAlgorithm.observe`. Every decision is a pure function of the seed and the
 observations so far, so a killed run is resumed exactly by replaying its recorded history
-(:meth:`SearchAlgorithm.replay`) without querying anything again.
+(:meth:`SearchAlgorithm.replay`) without querying anything again. An asynchronous search keeps
+several evaluations in flight and asks ``propose(n, pending=...)``: the cells in flight are never
+proposed again, and the same sequence of proposals and observations gives the same state.
 
 Hyper-parameters are keyword-only arguments of each algorithm's ``__init__``, with their
 defaults in the signature (:meth:`SearchAlgorithm.hyper_parameters` reads them from there);
@@ -20,8 +22,8 @@ import inspect
 import logging
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
@@ -82,23 +84,67 @@ class SearchAlgorithm(ABC):
         self.archs: list[Arch] = []
         self.values: list[float] = []
         self.seen: set = set()
+        #: Cells pending while the algorithm decides (see :meth:`propose`); 0 otherwise.
+        self.n_pending = 0
         self._start()
         return self
 
-    def propose(self) -> Arch:
-        """The next cell to query (never one whose key was already observed).
+    @overload
+    def propose(self, n: None = None, *, pending: Iterable[Arch] = ()) -> Arch: ...
+
+    @overload
+    def propose(self, n: int, *, pending: Iterable[Arch] = ()) -> list[Arch]: ...
+
+    def propose(self, n: int | None = None, *,
+                pending: Iterable[Arch] = ()) -> Arch | list[Arch]:
+        """The next cell(s) to query: never one whose key was observed or is ``pending``.
+
+        An asynchronous search keeps several evaluations in flight: it passes the cells it has
+        handed out and not yet observed as ``pending``. ``propose(n)`` equals ``n`` calls of
+        ``propose()``, each with the cells proposed before it added to ``pending``, so a
+        batch is replayed exactly by single proposals. While an algorithm decides,
+        :attr:`seen` holds the keys observed and pending, and :attr:`n_pending` counts the
+        latter (algorithms count pending cells towards their initial design through it).
+
+        Args:
+            n: How many distinct cells to propose; ``None`` returns one cell, not a list.
+            pending: Cells being evaluated whose values have not been observed yet.
+
+        Returns:
+            One cell when ``n`` is ``None``, else a list of ``n`` cells with distinct keys.
 
         Raises:
-            RuntimeError: If every cell of the domain has been queried.
+            ValueError: If ``n`` is not a positive int.
+            RuntimeError: If every cell of the domain is observed or pending.
         """
-        if len(self.seen) >= self.domain.n_keys:
-            raise RuntimeError("Every cell of the benchmark has been queried; lower the budget.")
-        arch = self._ask()
-        if arch is None:
-            arch = self.domain.sample_unseen(self.rng, self.seen)
-        if self.domain.key(arch) in self.seen:
-            raise RuntimeError(f"{type(self).__name__} proposed "
-                               f"{self.space.to_string(arch)} twice.")
+        busy = {self.domain.key(a) for a in pending} - self.seen
+        if n is None:
+            return self._propose_one(busy)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive int (cells to propose). Got {n!r} instead.")
+        out = []
+        for _ in range(int(n)):
+            arch = self._propose_one(busy)
+            busy.add(self.domain.key(arch))
+            out.append(arch)
+        return out
+
+    def _propose_one(self, busy: set) -> Arch:
+        observed = self.seen
+        if len(observed) + len(busy) >= self.domain.n_keys:
+            raise RuntimeError("Every cell of the benchmark has been queried or is being "
+                               "evaluated; lower the budget.")
+        if busy:  # the hooks see pending cells as seen, for this decision only
+            self.seen, self.n_pending = observed | busy, len(busy)
+        try:
+            arch = self._ask()
+            if arch is None:
+                arch = self.domain.sample_unseen(self.rng, self.seen)
+            if self.domain.key(arch) in self.seen:
+                raise RuntimeError(f"{type(self).__name__} proposed "
+                                   f"{self.space.to_string(arch)} twice.")
+        finally:
+            self.seen, self.n_pending = observed, 0
         return arch
 
     def observe(self, arch: Arch, value: float) -> None:
