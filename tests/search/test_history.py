@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
 from search.history import (
+    FINGERPRINT_KEY,
     ConfigMismatch,
+    HistoryError,
     HistoryWriter,
     Record,
     check_config,
@@ -40,7 +43,8 @@ def test_lines_are_on_disk_before_close(tmp_path):
     w.close()
 
 
-@pytest.mark.parametrize("tail", [b'{"index": 3, "arch": "ce', b'{"index": 3, "arch": "x", "value": 1', b"\x00\x00"])
+@pytest.mark.parametrize("tail", [b'{"index": 3, "arch": "ce',
+                                  b'{"index": 3, "arch": "x", "value": 1', b"\x00\x00"])
 def test_partial_last_line_is_dropped_and_truncated(tmp_path, tail):
     path = tmp_path / "history.jsonl"
     _write(path, 3)
@@ -87,3 +91,40 @@ def test_config_check(tmp_path):
         check_config(tmp_path, {**cfg, "budget": 20})
     with pytest.raises(ConfigMismatch, match="no config.json"):
         check_config(tmp_path / "other", cfg)
+
+
+def test_failed_record_is_strict_json_and_round_trips(tmp_path):
+    path = tmp_path / "history.jsonl"
+    with HistoryWriter(path) as w:
+        w.append(Record(0, "a", 1.5, 0.0))
+        w.append(Record(1, "b", float("nan"), 0.1, {"perf": float("inf")}, failed=True,
+                        error="non-finite value inf"))
+    line = json.loads(path.read_text().splitlines()[1], parse_constant=_no_constant)
+    assert line["value"] is None and line["failed"] is True and line["extra"] == {"perf": None}
+    recs = read_history(path)
+    assert recs[1].failed and math.isnan(recs[1].value) and math.isnan(recs[1].extra["perf"])
+    assert recs[1].error == "non-finite value inf" and not recs[0].failed
+
+
+@pytest.mark.parametrize("line", ['{"index": 1, "arch": "b", "value": NaN, "time": 0}',
+                                  '{"index": 1, "arch": "b", "value": null, "time": 0}'])
+def test_non_finite_value_without_failed_flag_is_corrupt(tmp_path, line):
+    path = tmp_path / "history.jsonl"
+    _write(path, 1)
+    with open(path, "a") as fh:
+        fh.write(line + "\n" + Record(2, "c", 1.0, 0.0).to_json() + "\n")
+    with pytest.raises(HistoryError, match="line 2"):
+        read_history(path)
+
+
+def test_config_fingerprint_mismatch_has_its_own_message(tmp_path):
+    cfg = {"budget": 10, FINGERPRINT_KEY: {"of": "file", "size": 3, "sha256": "abc"}}
+    write_config(tmp_path, cfg)
+    with pytest.raises(ConfigMismatch, match="benchmark table is not the one"):
+        check_config(tmp_path, {**cfg, FINGERPRINT_KEY: {"of": "file", "size": 3, "sha256": "d"}})
+    assert json.loads((tmp_path / "config.json").read_text()) == cfg
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"]  # no temporary file left
+
+
+def _no_constant(name):
+    raise ValueError(f"non-standard JSON constant {name}")
