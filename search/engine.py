@@ -145,7 +145,8 @@ def run_search(
         history: A ``history.jsonl`` path; each query is appended and flushed as it happens.
         resume: Continue the history at ``history`` (replayed, not re-queried) instead of
             requiring it to be absent or empty.
-        optimum: The best reachable value (``"auto"``: the table's best; ``None``: unknown).
+        optimum: The best reachable value (``"auto"``: the table's largest finite value;
+            ``None``: unknown).
         stop_at_optimum: Stop as soon as the optimum is reached.
         device: Torch device for algorithms that train models.
         verbose: Let inner models report progress.
@@ -154,9 +155,14 @@ def run_search(
     Returns:
         The :class:`SearchResult`, including replayed queries.
 
+    A query whose value is not finite is a failed evaluation: it is recorded (``failed`` in the
+    history, NaN in the result), observed by the algorithm as NaN so that the cell counts as
+    spent, and never counted as best or as reaching the optimum.
+
     Raises:
         ValueError: If ``budget`` < 1, a history exists without ``resume``, or it cannot be
-            replayed (corrupt, longer than ``budget``, or cells outside the benchmark).
+            replayed (corrupt, longer than ``budget``, cells outside the benchmark, or values
+            other than the benchmark's).
     """
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ValueError(f"budget must be an int >= 1 (benchmark queries). Got {budget!r} instead.")

@@ -2,8 +2,11 @@
 
 A run killed at any moment (SIGKILL included) leaves at worst one partially written last line;
 :func:`read_history` drops it (and truncates the file), so that resuming continues from the last
-complete query. ``config.json`` beside the histories records what produced them, so that
-``--resume`` refuses a folder written with another configuration.
+complete query; a corrupt line anywhere else is an error that names the file and the line.
+Every line is strict JSON: a failed evaluation (no finite value) is stored with
+``"failed": true`` and ``"value": null``. ``config.json`` beside the histories records what
+produced them, including a content fingerprint of the benchmark table, so that ``--resume``
+refuses a folder written with another configuration or against another table.
 """
 
 from __future__ import annotations

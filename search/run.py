@@ -14,8 +14,8 @@ official NB201 numbers, whose optimum is 94.37) with a budget of 100 queries. Ou
     .lock                              held while a process writes the folder (holds its pid)
 
 Every value is checked before anything is written. Bad input prints one line on stderr and exits
-with code 2; Ctrl-C exits with code 130 and says how to continue. Only ``--help`` and argument
-errors are answered without importing torch.
+with code 2; Ctrl-C exits with code 130 and says how to continue. ``--help`` is answered without
+importing torch (the heavy modules are imported where they are first needed).
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
             quiet: bool, stored: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every (algorithm, seed) of ``config``, writing histories, runs.csv, summary and plot.
 
-    ``runs.csv`` is rewritten after every run, so that it covers every finished run even when a
-    later one is interrupted.
+    ``runs.csv`` and ``summary.json`` are written whole (atomically) once every run has
+    finished or been replayed, so that they always describe the complete set of runs.
 
     Returns:
         The summary (also written to ``summary.json``).
@@ -159,7 +159,7 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
             except (ValueError, ReplayMismatch) as exc:
                 raise UsageError(f"{algo} seed {seed}: {exc}") from None
             results.append(res)
-            write_runs_csv(results, bench.space, folder / "runs.csv")
+    write_runs_csv(results, bench.space, folder / "runs.csv")
     metric = config["metric"] or bench.metric
     optimum = finite_optimum(bench, metric)
     long_name, short_name = describe_benchmark(bench, config, optimum)
