@@ -1,0 +1,101 @@
+"""NAS-Bench-201 super-net: shapes, sparsification, Transit-cell == standalone derived cell."""
+
+import pytest
+import torch
+
+from gnnpred import get_space
+from gnnpred.networks.nasbench201 import NB201_OPS, CellModule
+from gnnpred.supernets import NB201SuperNet
+
+
+def _net(algorithm, **kw):
+    torch.manual_seed(0)
+    return NB201SuperNet(algorithm=algorithm, channels=4, cells_per_stage=2, **kw)
+
+
+@pytest.mark.parametrize("algorithm", ["entrannas", "darts"])
+def test_forward_backward_shapes_and_valid_derivation(algorithm):
+    net = _net(algorithm)
+    out = net(torch.randn(3, 3, 8, 8))
+    assert out.shape == (3, 10)
+    out.sum().backward()
+    assert net.alpha.grad is not None and float(net.alpha.grad.abs().sum()) > 0
+    assert all(p.grad is not None for p in net.stem.parameters())
+    get_space("nasbench201").validate(net.derive())
+
+
+def test_engine_and_transit_layout():
+    assert _net("darts").engine == (True,) * 6
+    assert _net("entrannas").engine == (True, False, True, False, True, False)
+    with pytest.raises(ValueError, match="every cell as an Engine-cell"):
+        _net("darts", engine_cells=[0])
+
+
+def test_feature_sharing_builds_one_module_per_source_and_op():
+    shared = _net("entrannas").searchable_cells()[0]
+    separate = _net("darts").searchable_cells()[0]
+    assert len(shared.ops) == 3 * 4 and len(separate.ops) == 6 * 4
+    assert shared.op_module(0, 3) is shared.op_module(1, 3)  # 1<-0 and 2<-0 share the conv
+
+
+def test_sparsification_reaches_exact_zeros_and_matches_the_derived_cell():
+    net = _net("entrannas")
+    with torch.no_grad():
+        net.alpha.copy_(torch.tensor([[0.0, 0.2, 0.1, 0.5, 0.0]] * 6))
+    assert not net.is_consistent()  # at temperature 1 every op still mixes
+    net.temperature = 0.05
+    weights = net.mixing_weights()["cell"]
+    assert int((weights != 0).sum()) == 6 and int((weights == 0).sum()) == 24
+    assert net.is_consistent()
+    assert net.derive().ops == ("nor_conv_3x3",) * 6
+
+
+def test_transit_cell_computes_the_standalone_derived_cell():
+    net = _net("entrannas")
+    ops = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "none", "nor_conv_3x3",
+           "avg_pool_3x3")
+    with torch.no_grad():
+        net.alpha.copy_(torch.stack([torch.eye(5)[NB201_OPS.index(o)] for o in ops]))
+    assert net.derive().ops == ops
+    transit = net.searchable_cells()[1]
+    assert not net.engine[1]
+    standalone = CellModule(ops, 4)
+    for e, ((src, dst), name) in enumerate(zip(((0, 1), (0, 2), (1, 2), (0, 3), (1, 3),
+                                                 (2, 3)), ops, strict=True)):
+        if name != "none":
+            module = transit.op_module(e, NB201_OPS.index(name))
+            standalone.edges[f"{dst}<-{src}"].load_state_dict(module.state_dict())
+    x = torch.randn(2, 4, 8, 8)
+    active = [[NB201_OPS.index(o)] for o in ops]
+    torch.testing.assert_close(transit([x], None, active), standalone(x), rtol=0, atol=0)
+
+
+def test_consistent_supernet_equals_the_derived_network_with_its_weights():
+    """Once sparse, Engine- and Transit-cells together compute the derived network."""
+    from gnnpred.networks import NB201Network
+
+    net = _net("entrannas")
+    ops = ("nor_conv_1x1", "nor_conv_3x3", "skip_connect", "avg_pool_3x3", "none",
+           "nor_conv_3x3")
+    with torch.no_grad():
+        net.alpha.copy_(torch.stack([torch.eye(5)[NB201_OPS.index(o)] for o in ops]))
+    net.temperature = 0.1
+    assert net.is_consistent() and net.derive().ops == ops
+    target = NB201Network(ops, 10, channels=4, cells_per_stage=2)
+    cells = iter(net.searchable_cells())
+    edges = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+    for layer in target.cells:
+        if isinstance(layer, CellModule):
+            cell = next(cells)
+            for e, ((src, dst), name) in enumerate(zip(edges, ops, strict=True)):
+                if name != "none":
+                    module = cell.op_module(e, NB201_OPS.index(name))
+                    layer.edges[f"{dst}<-{src}"].load_state_dict(module.state_dict())
+    reductions = [m for m in net.layers if not hasattr(m, "op_module")]
+    for mine, theirs in zip(reductions, [m for m in target.cells if not isinstance(m, CellModule)],
+                            strict=True):
+        theirs.load_state_dict(mine.state_dict())
+    for name in ("stem", "lastact", "classifier"):
+        getattr(target, name).load_state_dict(getattr(net, name).state_dict())
+    x = torch.randn(2, 3, 8, 8)
+    torch.testing.assert_close(net(x), target(x))
