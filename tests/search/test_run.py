@@ -74,7 +74,17 @@ def test_runs_csv_has_one_row_per_query(tmp_path, capsys):
     assert [r["arch"] for r in rows()] == [r["arch"] for r in first]
 
 
-def test_embedded_table_is_named_as_analognas_bench(tmp_path, capsys):
+def test_embedded_table_is_named_as_analognas_bench(tmp_path, capsys, monkeypatch):
+    import search.report
+
+    titles = []
+    real_plot = search.report.plot
+
+    def plot(*args, **kw):
+        titles.append(kw["title"])
+        return real_plot(*args, **kw)
+
+    monkeypatch.setattr(search.report, "plot", plot)
     code, out, _ = _run(capsys, "--algorithm", "random", "--budget", "3", "--out",
                         str(tmp_path / "o"), "--quiet")
     assert code == 0
@@ -82,6 +92,7 @@ def test_embedded_table_is_named_as_analognas_bench(tmp_path, capsys):
     for text in (out, summ["benchmark"]):
         assert "AnalogNAS-Bench" in text and "not the official" in text and "94.37" in text
     assert f"{embedded().optimum:.2f}" in summ["benchmark"]
+    assert len(titles) == 1 and "AnalogNAS-Bench" in titles[0]
 
 
 def test_config_records_version_commit_and_fingerprint(tmp_path, capsys, monkeypatch):
