@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import textwrap
 from pathlib import Path
@@ -198,7 +199,7 @@ def parse_params(text: str | None, algorithms: list[str]) -> dict[str, dict[str,
         return {}
     example = '\'{"assessor": {"n_explore": 0}}\''
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except ValueError as exc:
         raise UsageError(f"--params must be a JSON object such as {example}. "
                          f"Got {text!r} ({getattr(exc, 'msg', exc)}).") from None
@@ -214,6 +215,13 @@ def parse_params(text: str | None, algorithms: list[str]) -> dict[str, dict[str,
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # e.g. 1e999, which float() reads as inf
+        raise ValueError(f"{text} is out of the range of a float")
+    return value
 
 
 def algorithm_params(config: dict[str, Any], algorithm: str) -> dict[str, Any]:

@@ -141,6 +141,7 @@ def test_benchmark_aliases(name, tmp_path, capsys):
     (["--frobnicate"], "unrecognized arguments"),
     (["--params", "{bad"], "--params must be a JSON object"),
     (["--params", '{"assessor": {"beta": NaN}}'], "--params must be a JSON object"),
+    (["--params", '{"assessor": {"beta": 1e999}}'], "--params must be a JSON object"),
     (["--params", '{"assessor": 3}'], "--params must map algorithm names"),
     (["--params", '{"evolution": {"population_size": 5}}'], "which --algorithm does not run"),
     (["--params", '{"assessor": {"n_explor": 0}}'], "no hyper-parameter 'n_explor'"),
