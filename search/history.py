@@ -224,6 +224,9 @@ def check_config(folder: str | Path, config: dict[str, Any], ignore: tuple[str, 
     now = json.loads(json.dumps(config))  # same normalisation as the stored file
     keys = sorted((set(stored) | set(now)) - set(ignore))
     diffs = [k for k in keys if stored.get(k) != now.get(k)]
+    if FINGERPRINT_KEY in diffs and FINGERPRINT_KEY in now and FINGERPRINT_KEY not in stored:
+        raise ConfigMismatch(f"cannot resume {folder}: its {CONFIG_NAME} holds no benchmark "
+                             "fingerprint (written by an older version); start a new --out.")
     if FINGERPRINT_KEY in diffs and FINGERPRINT_KEY in now:
         raise ConfigMismatch(
             f"cannot resume {folder}: the benchmark table is not the one it was written with "

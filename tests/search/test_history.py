@@ -128,3 +128,9 @@ def test_config_fingerprint_mismatch_has_its_own_message(tmp_path):
 
 def _no_constant(name):
     raise ValueError(f"non-standard JSON constant {name}")
+
+
+def test_config_without_fingerprint_is_not_resumed(tmp_path):
+    write_config(tmp_path, {"budget": 10})
+    with pytest.raises(ConfigMismatch, match="holds no benchmark fingerprint"):
+        check_config(tmp_path, {"budget": 10, FINGERPRINT_KEY: {"of": "table", "sha256": "a"}})
