@@ -56,9 +56,15 @@ class OneShotModule(L.LightningModule):
         datamodule: Image data module with train and validation loaders.
         epochs: Total epochs of the search (the schedules span them).
         seed: Seed of the training-batch shuffling.
-        lr, lr_min, momentum, weight_decay, grad_clip: Weight optimiser (DARTS's values).
-        arch_lr, arch_weight_decay: Architecture optimiser (Adam, betas (0.5, 0.999)).
-        temperature, final_temperature: EnTranNAS's temperature at the first and last epoch.
+        lr: Initial learning rate of the operation weights (SGD).
+        lr_min: Final learning rate of the epoch-wise cosine schedule.
+        momentum: SGD momentum.
+        weight_decay: SGD weight decay.
+        grad_clip: Maximum gradient norm of the operation weights.
+        arch_lr: Learning rate of the architecture parameters (Adam, betas (0.5, 0.999)).
+        arch_weight_decay: Their weight decay.
+        temperature: EnTranNAS's temperature at the first epoch.
+        final_temperature: Its temperature at the last epoch.
         state: A checkpoint to continue from (see :func:`checkpoint_state`), or ``None``.
         on_epoch: Called with each finished epoch's record (after the checkpoint is written).
         checkpoint: Where to write the checkpoint after each epoch, or ``None``.
@@ -129,6 +135,10 @@ class OneShotModule(L.LightningModule):
 
     def on_fit_start(self) -> None:
         self.datamodule.trainer = self.trainer  # its hooks ask whether the trainer is training
+
+    def on_fit_end(self) -> None:
+        self.datamodule.trainer = None
+        self.state = None  # the checkpoint's tensors are in the model and optimisers now
 
     def on_train_epoch_start(self) -> None:
         t0, t1 = self.temperature, self.final_temperature
