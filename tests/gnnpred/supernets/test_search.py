@@ -79,3 +79,23 @@ def test_bad_arguments_are_refused(kw, match):
     args = {"space_name": "nasbench201", "algorithm": "entrannas", "epochs": 1, **kw}
     with pytest.raises(ValueError, match=match):
         oneshot_search(args.pop("space_name"), args.pop("algorithm"), _data(), **args)
+
+
+class _MarkingDigits(DigitsDataModule):
+    """Digits whose batch hook records whether the trainer was training (as CIFAR-10's does)."""
+
+    def __init__(self):
+        super().__init__(batch_size=8, image_size=8, seed=0)
+        self.calls = []
+
+    def on_after_batch_transfer(self, batch, dataloader_idx):
+        self.calls.append(self.trainer is not None and self.trainer.training)
+        return batch
+
+
+def test_the_data_module_hook_runs_on_weight_and_architecture_batches():
+    data = _MarkingDigits()
+    oneshot_search("nasbench201", "darts", data, epochs=1, channels=2, cells=1,
+                   steps_per_epoch=3, device="cpu")
+    assert data.calls == [True] * 6  # 3 training batches and 3 validation batches
+    assert data.trainer is None
