@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-__all__ = ["ALGORITHMS", "SuperNet", "check_positive_int"]
+__all__ = ["ALGORITHMS", "SuperNet", "check_algorithm", "check_positive_int"]
 
 #: One-shot algorithms the super-nets implement.
 ALGORITHMS: tuple[str, ...] = ("entrannas", "darts")

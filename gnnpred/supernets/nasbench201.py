@@ -21,7 +21,7 @@ sharing) and one op per edge elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +37,9 @@ from gnnpred.supernets.mixing import sparsemax, support
 __all__ = ["NB201SuperNet"]
 
 
-def _build(channels: int):  # noqa: ANN202 - a closure over the stage width
+def _build(channels: int) -> Callable[[str, int], nn.Module]:
+    """The op builder of a stage: NAS-Bench-201's own modules, ``channels`` wide."""
+
     def build(name: str, source: int) -> nn.Module:
         op = _make_op(name, channels)
         if op is None:  # pragma: no cover - SearchCell never builds "none"
