@@ -179,12 +179,15 @@ class OneShotModule(L.LightningModule):
             TrainingFailed: If a loss is NaN or infinite.
         """
         w_opt, a_opt = self.optimizers()
+        arch, weights = self.supernet.arch_parameters(), self.supernet.weight_parameters()
+        # each backward computes only its own step's gradients (``inputs=``): the same steps,
+        # without the other group's gradient work
         a_opt.zero_grad()
-        self.manual_backward(self._loss(self._next_valid(), "v_"))
+        self.manual_backward(self._loss(self._next_valid(), "v_"), inputs=arch)
         a_opt.step()
         w_opt.zero_grad()
-        self.manual_backward(self._loss(batch, ""))
-        torch.nn.utils.clip_grad_norm_(self.supernet.weight_parameters(), self.grad_clip)
+        self.manual_backward(self._loss(batch, ""), inputs=weights)
+        torch.nn.utils.clip_grad_norm_(weights, self.grad_clip)
         w_opt.step()
 
     def record(self) -> dict[str, Any]:
