@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -119,6 +120,33 @@ def _check_reachable(address: str, timeout: float) -> None:
                              "address and the firewall, or omit --ray-address to run locally.")
 
 
+def _join(ray: Any, address: str, seconds: float, timeout: float) -> None:
+    """``ray.init(address=...)`` with a deadline: Ray itself may retry for longer, so it runs in
+    a daemon thread that is abandoned when the time is up."""
+    box: dict[str, BaseException] = {}
+    host = address.split("://", 1)[-1].rpartition(":")[0]
+    local = host in ("127.0.0.1", "localhost")  # a loopback-only cluster of this machine
+
+    def connect() -> None:
+        try:
+            with loopback_only() if local else contextlib.nullcontext():
+                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="ray-connect", daemon=True)
+    thread.start()
+    thread.join(max(1.0, seconds))
+    if thread.is_alive():
+        raise ClusterUnreachable(f"the Ray cluster at {address} did not answer within "
+                                 f"{timeout:g} s; check that it runs there (`ray status`), its "
+                                 "port and RAY_AUTH_TOKEN, or omit --ray-address to run locally.")
+    if "error" in box:
+        exc = box["error"]
+        raise ClusterUnreachable(f"cannot join the Ray cluster at {address}: "
+                                 f"{_one_line(exc)}") from exc
+
+
 class RayExecutor:
     """Run tasks as Ray tasks, each holding ``cpus_per_task`` CPUs and ``gpus_per_task`` GPUs.
 
@@ -153,6 +181,7 @@ class RayExecutor:
         self.address = address
         self._ray = ray
         self._owner = False
+        deadline = time.monotonic() + connect_timeout
         if address is not None:
             _check_reachable(address, connect_timeout)
         if not ray.is_initialized():
@@ -162,12 +191,7 @@ class RayExecutor:
                              include_dashboard=False, logging_level=logging.WARNING,
                              log_to_driver=False)
             else:
-                try:
-                    ray.init(address=address, logging_level=logging.WARNING,
-                             log_to_driver=False)
-                except (ConnectionError, RuntimeError, TimeoutError) as exc:
-                    raise ClusterUnreachable(f"cannot join the Ray cluster at {address}: "
-                                             f"{exc}") from exc
+                _join(ray, address, deadline - time.monotonic(), connect_timeout)
             self._owner = True
         self._options = {"num_cpus": cpus_per_task, "num_gpus": gpus_per_task,
                          "max_retries": max_retries, "retry_exceptions": False}

@@ -83,6 +83,7 @@ def run_async_search(
     cache: EvaluationCache | None = None,
     resume: bool = False,
     report_metrics: Sequence[str] = (),
+    eval_seed: int | None = None,
     device: str = "auto",
     progress: Callable[[int], Any] | None = None,
 ) -> SearchResult:
@@ -95,11 +96,13 @@ def run_async_search(
         executor: An :class:`~search.executors.InProcessExecutor` or
             :class:`~search.executors.RayExecutor`.
         budget: Evaluations of the run (no cell is evaluated twice).
-        seed: The run's seed: the algorithm's, and the seed of every evaluation.
+        seed: The run's seed (the algorithm's, and by default every evaluation's).
         folder: The run's folder (``history.jsonl``, ``submitted.jsonl``).
         cache: Finished evaluations shared by the runs of one output folder.
         resume: Continue the run in ``folder`` instead of requiring it to be empty.
         report_metrics: Evaluation metrics to keep in the result (e.g. ``test_accuracy``).
+        eval_seed: The seed of every evaluation instead of ``seed``: runs with different seeds
+            then give a cell one value and share its cached evaluation.
         device: Torch device of the algorithm's own models.
         progress: Called with 1 after every recorded answer.
 
@@ -111,6 +114,7 @@ def run_async_search(
             resumed (corrupt, longer than ``budget``, or not what this algorithm proposes).
     """
     folder = Path(folder)
+    eval_seed = int(seed if eval_seed is None else eval_seed)
     hist, subs_path = folder / HISTORY_NAME, folder / SUBMITTED_NAME
     records = read_history(hist)
     submitted = read_submitted(subs_path)
@@ -143,7 +147,7 @@ def run_async_search(
             writer.append(Record(len(archs), space.to_string(arch), value, t, metrics,
                                  failed=error is not None, error=error))
             if cache is not None and error is None:
-                cache.put(domain.key(arch), seed, ev)
+                cache.put(domain.key(arch), eval_seed, ev)
             algorithm.observe(arch, value)
             archs.append(arch)
             values.append(value)
@@ -154,11 +158,11 @@ def run_async_search(
                 progress(1)
 
         def launch(arch: Hashable) -> None:
-            hit = cache.get(domain.key(arch), seed) if cache is not None else None
+            hit = cache.get(domain.key(arch), eval_seed) if cache is not None else None
             if hit is not None:
                 record(arch, hit)
             else:
-                running[executor.submit(evaluate_task, handle, arch, seed)] = arch
+                running[executor.submit(evaluate_task, handle, arch, eval_seed)] = arch
 
         for arch in pending:  # in flight when the run stopped: submitted again
             launch(arch)

@@ -4,11 +4,14 @@ completion order; a dead worker is retried; an unreachable cluster fails fast an
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 from search.executors import ClusterUnreachable, InProcessExecutor, RayExecutor
+from tests.search.cli_helpers import ROOT, env
 
 
 def _pid_after(delay: float) -> tuple[int, float]:
@@ -58,10 +61,21 @@ def test_an_unreachable_cluster_fails_fast_with_a_clear_message():
     start = time.monotonic()
     with pytest.raises(ClusterUnreachable, match="cannot reach the Ray cluster at 127.0.0.1:9 "):
         RayExecutor(2, address="127.0.0.1:9")  # nothing listens on the discard port
-    # a black-holed address (TEST-NET-2, RFC 5737) times out instead of being refused
-    with pytest.raises(ClusterUnreachable, match="within 2 s"):
-        RayExecutor(2, address="198.51.100.7:6379", connect_timeout=2)
-    assert time.monotonic() - start < 20
+    assert time.monotonic() - start < 5
+
+
+def test_a_silent_cluster_address_fails_within_the_timeout():
+    # a fresh process (this one runs the session's cluster); TEST-NET-2 (RFC 5737) holds no
+    # Ray cluster: the connection times out, or whatever answers is not Ray
+    code = ("import time; from search.executors import RayExecutor, ClusterUnreachable\n"
+            "t = time.monotonic()\n"
+            "try:\n    RayExecutor(2, address='198.51.100.7:6379', connect_timeout=5)\n"
+            "except ClusterUnreachable as exc:\n    print(round(time.monotonic() - t), exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env(), timeout=120,
+                         capture_output=True, text=True)
+    seconds, _, message = out.stdout.strip().partition(" ")
+    assert "Ray cluster at 198.51.100.7:6379" in message, out.stderr[-2000:]
+    assert int(seconds) <= 7
 
 
 @pytest.mark.parametrize("address", ["nonsense", "host:port"])
