@@ -44,7 +44,8 @@ def build_parser(prog: str = "python -m search.run") -> argparse.ArgumentParser:
                            subsequent_indent="    ", break_on_hyphens=False)
              for name in ALGORITHMS]
     epilog = "hyper-parameters for --params (name=default):\n" + "\n".join(lines)
-    p = _Parser(prog=prog, description="Neural architecture search on a benchmark table.",
+    p = _Parser(prog=prog, description="Neural architecture search on a benchmark table, or by "
+                "training the candidates (--evaluator train), in parallel on Ray (--workers).",
                 epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--benchmark", default="nasbench201",
                    help=f"one of {', '.join(BENCHMARKS)}; aliases such as nb201 work too "
@@ -77,6 +78,9 @@ def build_parser(prog: str = "python -m search.run") -> argparse.ArgumentParser:
     p.add_argument("--stop-at-optimum", action="store_true",
                    help="end a run once it reaches the optimum")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    from search.cli_train import add_arguments
+
+    add_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     return p
@@ -152,6 +156,9 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
     }
     if params:  # absent when empty
         config["params"] = params
+    from search.cli_train import training_config
+
+    config.update(training_config(args))  # nothing for a table evaluator
     for algo in algos:
         build_algorithm(config, algo)
     return config

@@ -186,7 +186,7 @@ class RayExecutor:
             _check_reachable(address, connect_timeout)
         if not ray.is_initialized():
             if address is None:
-                with loopback_only():
+                with loopback_only(), _quiet_auth_notice():
                     ray.init(num_cpus=max(1, round(workers * cpus_per_task)),
                              include_dashboard=False, logging_level=logging.WARNING,
                              log_to_driver=False)
@@ -226,7 +226,10 @@ class RayExecutor:
             task = self._refs.pop(ref)
             try:
                 out.append(Outcome(task, self._ray.get(ref)))
-            except self._ray.exceptions.RayError as exc:  # the task raised, or was lost for good
+            except self._ray.exceptions.RayTaskError as exc:  # the task raised
+                cause = getattr(exc, "cause", None)
+                out.append(Outcome(task, None, _one_line(cause if cause is not None else exc)))
+            except self._ray.exceptions.RayError as exc:  # its worker was lost for good
                 out.append(Outcome(task, None, _one_line(exc)))
         return out
 
@@ -283,6 +286,18 @@ def loopback_only() -> Iterator[None]:
                 os.environ[key] = value
         if constants is not None:
             constants.ENABLE_RAY_CLUSTER = flag
+
+
+@contextlib.contextmanager
+def _quiet_auth_notice() -> Iterator[None]:
+    """Hide Ray's notice that token authentication is on (it is, and stays on)."""
+    log = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _one_line(exc: BaseException) -> str:

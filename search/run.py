@@ -1,4 +1,10 @@
-"""Command line: ``python -m search.run`` runs searches on a benchmark table and reports them.
+"""Command line: ``python -m search.run`` runs searches and reports them.
+
+A search looks values up in a benchmark table, or trains each candidate's network on the user's
+data (``--evaluator train --data digits``), with ``--workers`` evaluations (training) or runs
+(table) in parallel on Ray (:mod:`search.cli_train`)::
+
+    python -m search.run --evaluator train --data digits --epochs 5 --budget 20 --workers 4
 
 With no arguments it runs assessor-guided search on the embedded NAS-Bench-201 table (the
 AnalogNAS-Bench digital retrain of the 15,625 NB201 cells on CIFAR-10, optimum 94.07; not the
@@ -7,7 +13,9 @@ official NB201 numbers, whose optimum is 94.37) with a budget of 100 queries. Ou
 
     config.json                        what produced the folder (checked by --resume), with the
                                        benchmark's content fingerprint, package version, commit
-    <algorithm>/seed<k>/history.jsonl  one flushed line per query
+    <algorithm>/seed<k>/history.jsonl  one flushed line per query, in completion order
+    <algorithm>/seed<k>/submitted.jsonl  (training) the cells handed to workers, in order
+    eval_cache.jsonl                   (training) finished trainings, shared by the runs
     runs.csv                           one row per query of every run
     summary.json                       {"config", "benchmark", "optimum", "runs", "aggregate"}
     best_vs_queries.png                best value vs queries, median and spread over seeds
@@ -40,6 +48,7 @@ from search.cli_config import (
 )
 from search.cli_config import make_config as make_config
 from search.cli_config import parse_seeds as parse_seeds
+from search.cli_train import check_network, execution_options, make_executor
 from search.folder import fingerprint
 from search.history import FINGERPRINT_KEY
 
@@ -118,8 +127,13 @@ def open_out(folder: Path, config: dict[str, Any], resume: bool) -> Iterator[dic
 
 
 def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, resume: bool,
-            quiet: bool, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+            quiet: bool, stored: dict[str, Any] | None = None,
+            execution: dict[str, Any] | None = None, executor: Any = None) -> dict[str, Any]:
     """Run every (algorithm, seed) of ``config``, writing histories, runs.csv, summary and plot.
+
+    Table runs go one after the other in this process, or, given a Ray ``executor``, that many
+    at a time; training runs go one after the other through ``executor``, each with
+    ``--workers`` evaluations in flight (:mod:`search.cli_train`).
 
     ``runs.csv`` and ``summary.json`` are written whole (atomically) once every run has
     finished or been replayed, so that they always describe the complete set of runs.
@@ -134,6 +148,7 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
 
     from search.algorithms import ALGORITHMS, ReplayMismatch
     from search.cli_config import describe_benchmark
+    from search.cli_train import TRAIN_METRIC, describe_training, run_tables, run_training
     from search.engine import finite_optimum, run_search
     from search.history import read_history
     from search.report import format_table, plot, summary, write_runs_csv, write_summary
@@ -145,24 +160,38 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
         done = sum(len(read_history(_hist(folder, a, s), repair=False)) for a, s in runs)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    execution = execution or {"workers": 1, "ray_address": None, "gpus_per_eval": 0.0}
+    training = config.get("evaluator") == "train"
+    histories = [_hist(folder, a, s) for a, s in runs]
     with tqdm(total=budget * len(runs), initial=done, desc="search", unit="query", disable=quiet,
               file=sys.stderr, dynamic_ncols=True) as bar:
-        for algo, seed in runs:
-            bar.set_postfix_str(f"{algo} seed {seed}")
-            try:
-                algorithm = ALGORITHMS[algo](**algorithm_params(config, algo))
-                res = run_search(algorithm, bench, budget, seed, metric=config["metric"],
-                                 report_metrics=config["report_metrics"], domain=domain,
-                                 history=_hist(folder, algo, seed), resume=resume,
-                                 stop_at_optimum=config["stop_at_optimum"],
-                                 device=config["device"], progress=bar.update)
-            except (ValueError, ReplayMismatch) as exc:
-                raise UsageError(f"{algo} seed {seed}: {exc}") from None
-            results.append(res)
+        if training:
+            results = run_training(config, domain, runs, histories, resume, executor,
+                                   execution, bar.update)
+        elif executor is not None:
+            results = run_tables(config, bench, domain, runs, histories, resume, executor,
+                                 bar.update)
+        else:
+            for algo, seed in runs:
+                bar.set_postfix_str(f"{algo} seed {seed}")
+                try:
+                    algorithm = ALGORITHMS[algo](**algorithm_params(config, algo))
+                    res = run_search(algorithm, bench, budget, seed, metric=config["metric"],
+                                     report_metrics=config["report_metrics"], domain=domain,
+                                     history=_hist(folder, algo, seed), resume=resume,
+                                     stop_at_optimum=config["stop_at_optimum"],
+                                     device=config["device"], progress=bar.update)
+                except (ValueError, ReplayMismatch) as exc:
+                    raise UsageError(f"{algo} seed {seed}: {exc}") from None
+                results.append(res)
     write_runs_csv(results, bench.space, folder / "runs.csv")
-    metric = config["metric"] or bench.metric
-    optimum = finite_optimum(bench, metric)
-    long_name, short_name = describe_benchmark(bench, config, optimum)
+    if training:
+        metric, optimum = TRAIN_METRIC, None
+        long_name, short_name = describe_training(config, bench.space)
+    else:
+        metric = config["metric"] or bench.metric
+        optimum = finite_optimum(bench, metric)
+        long_name, short_name = describe_benchmark(bench, config, optimum)
     summ = summary(results, bench.space, stored or config, benchmark=long_name, optimum=optimum)
     write_summary(summ, folder / "summary.json")
     plot(results, folder / "best_vs_queries.png", metric=metric, optimum=optimum,
@@ -211,16 +240,25 @@ def main(argv: list[str] | None = None) -> int:
             logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                                 format="%(levelname)s %(name)s: %(message)s")
             config = make_config(args)
+            execution = execution_options(args)
             folder = out_folder(args.out)
             check_out(folder, config, args.resume, ignore=(FINGERPRINT_KEY,))
             bench, domain = load_benchmark(config)
             config[FINGERPRINT_KEY] = fingerprint(bench, config["path"])
             check_values(config, domain)
-            with open_out(folder, config, args.resume) as stored:  # locked until the end
-                written = True
-                print(f"{PROG}: writing to {folder}", file=sys.stderr)
-                execute(config, bench, domain, folder, resume=args.resume, quiet=args.quiet,
-                        stored=stored)
+            if config.get("evaluator") == "train":
+                check_network(config, domain.space, domain.archs[0])
+            executor = make_executor(config, execution)  # a cluster is joined before writing
+            try:
+                with open_out(folder, config, args.resume) as stored:  # locked until the end
+                    written = True
+                    print(f"{PROG}: writing to {folder}", file=sys.stderr)
+                    execute(config, bench, domain, folder, resume=args.resume,
+                            quiet=args.quiet, stored=stored, execution=execution,
+                            executor=executor)
+            finally:
+                if executor is not None:
+                    executor.shutdown()
         except UsageError as exc:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE

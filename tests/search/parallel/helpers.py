@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+from gnnpred.training import DigitsDataModule
 from search.evaluators import Evaluation
 
 
@@ -42,3 +43,11 @@ class DieOnce(OpScore):
             victim.write_text(f"{os.getpid()}\n{'|'.join(arch.ops)}")
             time.sleep(120)  # the test kills this worker process meanwhile
         return super().evaluate(arch, seed)
+
+
+class SlowDigits(DigitsDataModule):
+    """A user's data module that takes ``delay`` seconds to build (a slow evaluation)."""
+
+    def __init__(self, *, delay: float = 1.0, **kwargs) -> None:
+        time.sleep(delay)
+        super().__init__(**kwargs)

@@ -1,13 +1,12 @@
 """The asynchronous search on a real local Ray cluster: answers recorded in completion order,
-a killed worker retried and recorded once, a SIGKILLed driver resumed without duplicates."""
+a killed worker retried and recorded once, the cache, and resume checks (SIGKILL of the driver
+then ``--resume`` is tested through the command line, in test_cli_train)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -19,23 +18,8 @@ from search.evaluators import EvaluationCache, TableEvaluator
 from search.executors import InProcessExecutor, RayExecutor
 from search.history import read_history
 from search.scheduler import SUBMITTED_NAME, read_submitted, run_async_search
-from tests.search.cli_helpers import ROOT, env
 from tests.search.conftest import algorithm_params
 from tests.search.parallel.helpers import DieOnce, OpScore, op_score
-
-DRIVER = """
-import sys
-import datasets
-from search.algorithms import get_algorithm
-from search.domain import Domain
-from search.executors import RayExecutor
-from search.scheduler import run_async_search
-from tests.search.parallel.helpers import OpScore
-domain = Domain(datasets.load("nasbench201"))
-with RayExecutor(2) as ex:
-    run_async_search(get_algorithm("random"), domain, OpScore(float(sys.argv[2])), ex, 8, 0,
-                     folder=sys.argv[1])
-"""
 
 
 def _history(folder):
@@ -108,42 +92,6 @@ def test_a_killed_worker_is_retried_and_recorded_once(ray_cluster, embedded_doma
     assert len(victim) == 1  # recorded exactly once, with its value
     attempts = [p for p in log.glob("attempt-*") if p.read_text() == ops]
     assert len(attempts) == 1 and attempts[0].name.split("-")[1] != str(pid)
-
-
-def test_a_sigkilled_driver_resumes_without_duplicates(ray_cluster, embedded_domain, tmp_path):
-    folder = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(folder), "1.5"], cwd=ROOT,
-                            env=env(), start_new_session=True, stderr=subprocess.PIPE,
-                            text=True)
-    deadline = time.monotonic() + 240
-    try:
-        while len(read_submitted(folder / SUBMITTED_NAME)) < 4 \
-                or len(_history(folder)) < 2:
-            assert proc.poll() is None, proc.communicate()[1][-2000:]
-            assert time.monotonic() < deadline, "the driver made no progress"
-            time.sleep(0.1)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the driver and the cluster it started
-        proc.wait()
-    before = _history(folder)
-    submitted = read_submitted(folder / SUBMITTED_NAME)
-    in_flight = {a for a, _ in submitted} - {r.arch for r in before}
-    assert in_flight and len(before) < 8
-    with RayExecutor(2) as ex:
-        res = run_async_search(get_algorithm("random"), embedded_domain, OpScore(0.0), ex, 8,
-                               0, folder=folder, resume=True)
-    records = _history(folder)
-    assert [r.index for r in records] == list(range(8))
-    assert records[: len(before)] == before
-    strings = [r.arch for r in records]
-    assert len(set(strings)) == 8 and in_flight <= set(strings)  # re-submitted, recorded once
-    after = read_submitted(folder / SUBMITTED_NAME)
-    assert after[: len(submitted)] == submitted and {a for a, _ in after} == set(strings)
-    # the same cells as a run never interrupted (random search ignores the values)
-    fresh = run_async_search(get_algorithm("random"), embedded_domain, OpScore(0.0),
-                             InProcessExecutor(), 8, 0, folder=tmp_path / "fresh")
-    assert {embedded_domain.key(a) for a in fresh.archs} == \
-        {embedded_domain.key(a) for a in res.archs}
 
 
 def test_the_cache_answers_equivalent_cells_without_evaluating(embedded_domain, tmp_path):

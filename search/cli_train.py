@@ -1,0 +1,302 @@
+"""Options of ``python -m search.run`` for training evaluations and parallel execution.
+
+``--evaluator train`` trains every proposed cell's network (``space.to_network``) on a data
+module for ``--epochs`` epochs and searches on its validation accuracy; the benchmark table only
+supplies the cells (the embedded NAS-Bench-201 table: all 15,625 cells). ``--data`` names a
+built-in data module (``digits``, the default: scikit-learn's digits, no download; ``cifar10``:
+a ``cifar-10-batches-py`` folder given as ``--data-args '{"root": ...}'``; ``planetoid``) or the
+user's own as ``package.module:ClassName``, built with ``--data-args`` in the process that
+trains.
+
+``--workers N`` (N > 1) runs on Ray: with training, N evaluations of a search are in flight at
+once (asynchronous search); with a table, N independent (algorithm, seed) runs go in parallel,
+each exactly the sequential search. Without ``--ray-address`` gnnpred starts a Ray cluster of
+this machine for the command, listening on 127.0.0.1 only; ``--ray-address`` joins an existing
+cluster (many machines). How a command executes (workers, cluster, GPUs) is not part of
+``config.json``: a run may be resumed with other settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import inspect
+import json
+import math
+from typing import Any
+
+from search.cli_config import UsageError
+
+#: Built-in ``--data`` names and the data modules they stand for.
+DATA_MODULES = {
+    "digits": "gnnpred.training:DigitsDataModule",
+    "cifar10": "gnnpred.training:CIFAR10DataModule",
+    "planetoid": "gnnpred.training:PlanetoidFolderDataModule",
+}
+#: The metric a training evaluation returns (percent).
+TRAIN_METRIC = "valid_accuracy"
+#: The report metric of training evaluations (never used for decisions).
+TRAIN_REPORT = ("test_accuracy",)
+#: The evaluation cache of an output folder (shared by its runs).
+CACHE_NAME = "eval_cache.jsonl"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the evaluator and execution options to the parser of ``search.run``."""
+    p.add_argument("--evaluator", default="table",
+                   help="table (look values up in --benchmark) or train (train each cell's "
+                        "network on --data; --benchmark then only supplies the cells)")
+    p.add_argument("--data", default=None,
+                   help=f"data of --evaluator train: {', '.join(DATA_MODULES)} (default digits) "
+                        "or package.module:ClassName (a LightningDataModule)")
+    p.add_argument("--data-args", default=None,
+                   help="keyword arguments of the data module as a JSON object, e.g. "
+                        "'{\"root\": \"data/cifar-10-batches-py\"}'")
+    p.add_argument("--network-args", default=None,
+                   help="keyword arguments of space.to_network as a JSON object, e.g. "
+                        "'{\"channels\": 8}'")
+    p.add_argument("--epochs", default="5", help="training epochs per evaluation (default 5)")
+    p.add_argument("--workers", default="1",
+                   help="evaluations in flight (training) or runs in parallel (table) on Ray "
+                        "(default 1: no Ray)")
+    p.add_argument("--ray-address", default=None,
+                   help="join this Ray cluster (host:port, ray://host:port or auto) instead of "
+                        "starting one on this machine")
+    p.add_argument("--gpus-per-eval", default="0",
+                   help="GPUs each training evaluation holds on Ray, e.g. 0.5 (default 0)")
+
+
+def _positive(flag: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"{flag} must be a positive int. Got {text!r}.")
+    return value
+
+
+def _json_object(flag: str, text: str | None) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        obj = json.loads(text, parse_constant=_reject)
+    except ValueError as exc:
+        raise UsageError(f"{flag} must be a JSON object. Got {text!r} "
+                         f"({getattr(exc, 'msg', exc)}).") from None
+    if not isinstance(obj, dict):
+        raise UsageError(f"{flag} must be a JSON object such as '{{\"batch_size\": 64}}'. "
+                         f"Got {text!r}.")
+    return obj
+
+
+def _reject(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def data_class(spec: str) -> type:
+    """The data module class of a ``--data`` value.
+
+    Raises:
+        UsageError: If the name is unknown, the module cannot be imported or lacks the class.
+    """
+    target = DATA_MODULES.get(spec, spec)
+    module_name, sep, cls_name = target.partition(":")
+    if not sep or not module_name or not cls_name:
+        raise UsageError(f"unknown --data {spec!r}; choose {', '.join(DATA_MODULES)} or give "
+                         "your own data module as package.module:ClassName.")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import error of user code is bad input
+        raise UsageError(f"--data {spec!r}: cannot import {module_name} "
+                         f"({type(exc).__name__}: {exc}); check the name and PYTHONPATH.") from None
+    cls = getattr(module, cls_name, None)
+    if not callable(cls):
+        raise UsageError(f"--data {spec!r}: {module_name} has no data module {cls_name!r}.")
+    return cls
+
+
+def training_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``config.json`` entries of the evaluator options (none for a table evaluator).
+
+    Raises:
+        UsageError: On an unknown evaluator or data module, bad JSON, arguments the data
+            module does not take, or epochs < 1; or training options given for a table.
+    """
+    epochs = _positive("--epochs", args.epochs)
+    if args.evaluator not in ("table", "train"):
+        raise UsageError(f"unknown --evaluator {args.evaluator!r}; choose table or train.")
+    if args.evaluator == "table":
+        given = [f for f, v in (("--data", args.data), ("--data-args", args.data_args),
+                                ("--network-args", args.network_args)) if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only with --evaluator train.")
+        return {}
+    if args.stop_at_optimum or args.metric or args.report_metric:
+        raise UsageError("--stop-at-optimum, --metric and --report-metric apply to table "
+                         "evaluations; a training evaluation maximises the validation accuracy "
+                         "and reports the test accuracy.")
+    spec = args.data or "digits"
+    data_args = _json_object("--data-args", args.data_args)
+    cls = data_class(spec)
+    try:
+        inspect.signature(cls).bind(**data_args)
+    except TypeError as exc:
+        raise UsageError(f"--data-args: {spec} does not take {data_args}: {exc}.") from None
+    except ValueError:  # no signature to check (a builtin): the workers will tell
+        pass
+    return {"evaluator": "train", "data": spec, "data_args": data_args,
+            "network_args": _json_object("--network-args", args.network_args),
+            "epochs": epochs}
+
+
+def execution_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How the command executes (not stored in ``config.json``).
+
+    Raises:
+        UsageError: If ``--workers`` or ``--gpus-per-eval`` is out of range, or GPUs are asked
+            for on a machine without CUDA and no cluster address.
+    """
+    workers = _positive("--workers", args.workers)
+    try:
+        gpus = float(args.gpus_per_eval)
+    except ValueError:
+        gpus = math.nan
+    if not (math.isfinite(gpus) and gpus >= 0):
+        raise UsageError(f"--gpus-per-eval must be a number >= 0. Got {args.gpus_per_eval!r}.")
+    if gpus > 0:
+        import torch
+
+        if args.ray_address is None and not torch.cuda.is_available():
+            raise UsageError(f"--gpus-per-eval {args.gpus_per_eval}: this machine has no CUDA "
+                             "GPU; omit it, or give --ray-address of a cluster with GPUs.")
+    return {"workers": workers, "ray_address": args.ray_address, "gpus_per_eval": gpus}
+
+
+def check_network(config: dict[str, Any], space: Any, cell: Any) -> None:
+    """Build one network of ``space``, so that ``--evaluator train`` on a space without
+    networks, or bad ``--network-args``, stop the command before anything is written.
+
+    Raises:
+        UsageError: Naming the space or the bad argument.
+    """
+    try:
+        space.to_network(cell, **config["network_args"])
+    except NotImplementedError:
+        raise UsageError(f"--evaluator train: the {space.name} space has no networks to train "
+                         "(space.to_network); use a table evaluator.") from None
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--network-args: {' '.join(str(exc).split())}") from None
+
+
+def make_executor(config: dict[str, Any], execution: dict[str, Any]) -> Any:
+    """The executor of the command: ``None`` for table runs one after the other (the plain
+    sequential loop), in-process for training with one worker and no cluster, else Ray.
+
+    Raises:
+        UsageError: If the cluster address cannot be reached (within 30 s).
+    """
+    from search.executors import ClusterUnreachable, InProcessExecutor, RayExecutor
+
+    on_ray = execution["workers"] > 1 or execution["ray_address"] is not None
+    if not on_ray:
+        return InProcessExecutor() if config.get("evaluator") == "train" else None
+    try:
+        return RayExecutor(execution["workers"], address=execution["ray_address"],
+                           gpus_per_task=execution["gpus_per_eval"])
+    except ClusterUnreachable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def make_evaluator(config: dict[str, Any], space: Any, execution: dict[str, Any]) -> Any:
+    """The :class:`~search.evaluators.TrainingEvaluator` of ``config``: on the CPU unless
+    GPUs are given to the Ray tasks (in one process: ``--device``)."""
+    from search.evaluators import TrainingEvaluator
+
+    ray = execution["workers"] > 1 or execution["ray_address"] is not None
+    device = ("auto" if execution["gpus_per_eval"] > 0 else "cpu") if ray else config["device"]
+    data = functools.partial(data_class(config["data"]), **config["data_args"])
+    return TrainingEvaluator(space, data, epochs=config["epochs"], device=device,
+                             network_kwargs=config["network_args"])
+
+
+def describe_training(config: dict[str, Any], space: Any) -> tuple[str, str]:
+    """What a training search optimises, long (summary) and short (plot title)."""
+    what = f"{space.name} networks trained {config['epochs']} epoch(s) on {config['data']}"
+    return f"{what}: validation accuracy (%), test accuracy reported", what
+
+
+def table_run(algorithm: str, params: dict[str, Any], data: tuple[Any, Any], budget: int,
+              seed: int, options: dict[str, Any], history: str, resume: bool) -> Any:
+    """One (algorithm, seed) run on a table, as an executor task: exactly the sequential
+    search (:func:`search.engine.run_search`), writing its own history."""
+    from search.algorithms import ALGORITHMS
+    from search.engine import run_search
+
+    bench, domain = data
+    return run_search(ALGORITHMS[algorithm](**params), bench, budget, seed, domain=domain,
+                      history=history, resume=resume, **options)
+
+
+def run_tables(config: dict[str, Any], bench: Any, domain: Any, runs: list[tuple[str, int]],
+               histories: list[Any], resume: bool, executor: Any, progress: Any) -> list[Any]:
+    """Run the table searches ``runs`` in parallel (``--workers`` at a time) on Ray.
+
+    Returns:
+        The :class:`~search.engine.SearchResult` of each run, in the order of ``runs``.
+
+    Raises:
+        UsageError: If a run fails (e.g. a stored history cannot be resumed).
+    """
+    from search.cli_config import algorithm_params
+    from search.history import read_history
+
+    options = {"metric": config["metric"], "report_metrics": config["report_metrics"],
+               "stop_at_optimum": config["stop_at_optimum"], "device": config["device"]}
+    results: dict[int, Any] = {}
+    data = executor.put((bench, domain))
+    tasks = {}
+    for i, ((algo, seed), hist) in enumerate(zip(runs, histories, strict=True)):
+        before = len(read_history(hist, repair=False))
+        task = executor.submit(table_run, algo, algorithm_params(config, algo), data,
+                               config["budget"], seed, options, str(hist), resume)
+        tasks[task] = (i, before)
+    while executor.n_running:
+        for out in executor.wait():
+            i, before = tasks[out.task]
+            if out.error is not None:
+                algo, seed = runs[i]
+                raise UsageError(f"{algo} seed {seed}: {out.error}")
+            results[i] = out.result
+            progress(out.result.n_queries - before)
+    return [results[i] for i in range(len(runs))]
+
+
+def run_training(config: dict[str, Any], domain: Any, runs: list[tuple[str, int]],
+                 histories: list[Any], resume: bool, executor: Any, execution: dict[str, Any],
+                 progress: Any) -> list[Any]:
+    """Run the training searches ``runs`` one after the other, each with ``--workers``
+    evaluations in flight, sharing the output folder's evaluation cache.
+
+    Raises:
+        UsageError: If a stored run cannot be resumed.
+    """
+    from search.algorithms import ReplayMismatch
+    from search.cli_config import build_algorithm
+    from search.evaluators import EvaluationCache
+    from search.scheduler import run_async_search
+
+    results = []
+    evaluator = make_evaluator(config, domain.space, execution)
+    for (algo, seed), hist in zip(runs, histories, strict=True):
+        cache = EvaluationCache(hist.parents[2] / CACHE_NAME)
+        try:
+            res = run_async_search(build_algorithm(config, algo), domain, evaluator, executor,
+                                   config["budget"], seed, folder=hist.parent, cache=cache,
+                                   resume=resume, report_metrics=TRAIN_REPORT,
+                                   device=config["device"], progress=progress)
+        except (ValueError, ReplayMismatch) as exc:
+            raise UsageError(f"{algo} seed {seed}: {exc}") from None
+        results.append(res)
+    return results
