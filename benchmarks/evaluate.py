@@ -4,19 +4,24 @@ Prints, in one run (all on CPU, digits from scikit-learn, nothing downloaded):
 
 1. seconds per training epoch of an NB201 network on digits (the difference between a 1-epoch and
    a 3-epoch training, so that set-up and evaluation are not counted);
-2. the wall time of 8 training evaluations with 1 and with 2 Ray workers, the speed-up ratio
-   (goal >= 1.7x on 2 cores) and Ray's overhead per task (round trip of an empty task; goal
-   < 50 ms);
+2. the wall time of 8 training evaluations (``--parallel-epochs``, default 1) with 1 and with 2
+   Ray workers, the speed-up ratio (goal >= 1.7x on 2 cores) and Ray's overhead per task (round
+   trip of an empty task; goal < 50 ms);
 3. over 5 seeds, the test accuracy on digits of the best cell (by validation accuracy) found by
    assessor-guided search and by random search with the same training budget (20 evaluations).
    Every evaluation trains with seed 0 (a cell has one value, as in a table), and the runs share
    one cache, so a cell both searches pick is trained once.
 
+Part 3 trains up to 200 networks (5 seeds x 2 searches x 20, fewer where the searches meet in
+the cache); at tens of seconds per epoch of a full-size NB201 network on a CPU core that takes
+hours. ``--image-size 16`` (4x fewer pixels) or ``--channels 8`` shrink every training.
+
 Usage (from the repository root)::
 
-    python benchmarks/evaluate.py                   # epochs 5, 5 seeds, budget 20: long
+    python benchmarks/evaluate.py                   # epochs 5, 5 seeds, budget 20: hours
+    python benchmarks/evaluate.py --skip-search     # parts 1 and 2 only (minutes)
     python benchmarks/evaluate.py --quick           # epochs 1, 2 seeds, budget 8
-    python benchmarks/evaluate.py --skip-search     # parts 1 and 2 only
+    python benchmarks/evaluate.py --quick --image-size 8 --channels 4   # a smoke test
 """
 
 from __future__ import annotations
@@ -42,12 +47,17 @@ def _noop() -> None:
     return None
 
 
+#: Size of the digits images and width of the NB201 networks (``--image-size``, ``--channels``).
+SIZE = {"image_size": 32, "channels": 16}
+
+
 def _evaluator(space, epochs: int):
     from gnnpred.training import DigitsDataModule
     from search.evaluators import TrainingEvaluator
 
-    return TrainingEvaluator(space, functools.partial(DigitsDataModule, batch_size=128),
-                             epochs=epochs, device="cpu")
+    data = functools.partial(DigitsDataModule, batch_size=128, image_size=SIZE["image_size"])
+    return TrainingEvaluator(space, data, epochs=epochs, device="cpu",
+                             network_kwargs={"channels": SIZE["channels"]})
 
 
 def epoch_seconds(space) -> float:
@@ -117,20 +127,26 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=5, help="search seeds")
     p.add_argument("--budget", type=int, default=20, help="training evaluations per search")
     p.add_argument("--workers", type=int, default=2, help="Ray workers of the searches")
+    p.add_argument("--parallel-epochs", type=int, default=1,
+                   help="training epochs of the 8 evaluations of part 2")
+    p.add_argument("--image-size", type=int, default=32, help="side of the digits images")
+    p.add_argument("--channels", type=int, default=16, help="channels of the NB201 networks")
     p.add_argument("--quick", action="store_true", help="epochs 1, 2 seeds, budget 8")
     p.add_argument("--skip-search", action="store_true", help="only parts 1 and 2")
     args = p.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.budget = 1, 2, 8
+    SIZE.update(image_size=args.image_size, channels=args.channels)
     import datasets
     from search.domain import Domain
 
     domain = Domain(datasets.load("nasbench201"))  # the 15,625 NB201 cells
-    print(f"1. NB201 network on digits (CPU): {epoch_seconds(domain.space):.2f} s per epoch",
+    size = f"{args.image_size}x{args.image_size} digits, {args.channels} channels"
+    print(f"1. NB201 network on {size} (CPU): {epoch_seconds(domain.space):.2f} s per epoch",
           flush=True)
-    one, two, trip = parallel(domain, args.epochs)
-    print(f"2. 8 training evaluations of {args.epochs} epoch(s): {one:.1f} s with 1 worker, "
-          f"{two:.1f} s with 2 workers: speed-up {one / two:.2f}x (goal >= 1.7x); "
+    one, two, trip = parallel(domain, args.parallel_epochs)
+    print(f"2. 8 training evaluations of {args.parallel_epochs} epoch(s): {one:.1f} s with 1 "
+          f"worker, {two:.1f} s with 2 workers: speed-up {one / two:.2f}x (goal >= 1.7x); "
           f"Ray overhead {1000 * trip:.1f} ms per task (goal < 50 ms)", flush=True)
     if args.skip_search:
         return

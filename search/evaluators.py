@@ -19,6 +19,7 @@ the runs of one folder and after ``--resume``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -129,9 +130,7 @@ class TrainingEvaluator:
         if not callable(data):
             raise ValueError(f"data must be a callable returning a LightningDataModule (e.g. "
                              f"DigitsDataModule). Got {data!r} instead.")
-        import inspect
-
-        from gnnpred.training import train_network
+        from gnnpred.training import train_network  # lazy: lightning is slow to import
 
         own = set(inspect.signature(train_network).parameters) - {"network", "datamodule",
                                                                   "epochs", "seed", "device"}

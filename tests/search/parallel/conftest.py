@@ -28,3 +28,7 @@ def ray_cluster():
         yield ray
     finally:
         ray.shutdown()
+        if path:
+            os.environ["PYTHONPATH"] = path
+        else:
+            os.environ.pop("PYTHONPATH", None)
