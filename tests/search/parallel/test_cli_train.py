@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from search.history import read_history
 from search.run import main
@@ -131,6 +132,8 @@ def test_table_runs_in_parallel_are_the_sequential_runs(ray_cluster, tmp_path, c
     (["--workers", "0"], "--workers must be a positive int. Got '0'."),
     (["--epochs", "0"], "--epochs must be a positive int. Got '0'."),
     (["--gpus-per-eval", "-1"], "--gpus-per-eval must be a number >= 0. Got '-1'."),
+    pytest.param(["--gpus-per-eval", "1"], "--gpus-per-eval 1: this machine has no CUDA GPU",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="has CUDA")),
     (["--evaluator", "lookup"], "unknown --evaluator 'lookup'; choose table or train."),
     (["--network-args", '{"channels": 0}'], "--network-args: "),
     (["--ray-address", "127.0.0.1:9"], "cannot reach the Ray cluster at 127.0.0.1:9"),
