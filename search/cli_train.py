@@ -195,7 +195,7 @@ def make_executor(config: dict[str, Any], execution: dict[str, Any]) -> Any:
     sequential loop), in-process for training with one worker and no cluster, else Ray.
 
     Raises:
-        UsageError: If the cluster address cannot be reached (within 30 s).
+        UsageError: If the cluster address cannot be reached (within 30 s) or Ray is missing.
     """
     from search.executors import ClusterUnreachable, InProcessExecutor, RayExecutor
 
@@ -207,6 +207,9 @@ def make_executor(config: dict[str, Any], execution: dict[str, Any]) -> Any:
                            gpus_per_task=execution["gpus_per_eval"])
     except ClusterUnreachable as exc:
         raise UsageError(str(exc)) from None
+    except ImportError as exc:
+        raise UsageError(f"--workers > 1 and --ray-address run on Ray, which cannot be imported "
+                         f"({exc}); install it with `pip install ray`.") from None
 
 
 def make_evaluator(config: dict[str, Any], space: Any, execution: dict[str, Any]) -> Any:
