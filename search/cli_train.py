@@ -195,10 +195,14 @@ def make_executor(config: dict[str, Any], execution: dict[str, Any]) -> Any:
     sequential loop), in-process for training with one worker and no cluster, else Ray.
 
     Raises:
-        UsageError: If the cluster address cannot be reached (within 30 s) or Ray is missing.
+        UsageError: If the cluster address cannot be reached (within 30 s), is given for table
+            runs, or Ray is missing.
     """
     from search.executors import ClusterUnreachable, InProcessExecutor, RayExecutor
 
+    if execution["ray_address"] is not None and config.get("evaluator") != "train":
+        raise UsageError("--ray-address needs --evaluator train: table runs write their histories "
+                         "where they run, so they run on this machine (--workers N).")
     on_ray = execution["workers"] > 1 or execution["ray_address"] is not None
     if not on_ray:
         return InProcessExecutor() if config.get("evaluator") == "train" else None

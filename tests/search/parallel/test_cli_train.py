@@ -152,6 +152,9 @@ def test_bad_training_input_is_one_line_and_exit_2(tmp_path, capsys, extra, mess
 def test_training_options_need_the_training_evaluator(tmp_path, capsys):
     code, _, err = _run(capsys, "--data", "digits", "--out", str(tmp_path / "o"))
     assert code == 2 and "--data: only with --evaluator train" in err
+    code, _, err = _run(capsys, "--ray-address", "127.0.0.1:9", "--out", str(tmp_path / "o"))
+    assert code == 2 and "--ray-address needs --evaluator train" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_space_without_networks_cannot_be_trained(tmp_path, capsys, monkeypatch):
