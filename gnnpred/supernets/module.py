@@ -164,7 +164,8 @@ class OneShotModule(L.LightningModule):
         logits = self.supernet(images)
         loss = F.cross_entropy(logits.float(), labels)
         if not math.isfinite(float(loss.detach())):
-            raise TrainingFailed(f"The {prefix or 'training'} loss is {float(loss.detach())} at "
+            split = "validation" if prefix else "training"
+            raise TrainingFailed(f"The {split} loss is {float(loss.detach())} at "
                                  f"epoch {self.epoch}: the search diverged (try a lower lr).")
         n = int(labels.numel())
         self._sums[prefix + "loss"] += float(loss.detach()) * n
