@@ -135,7 +135,7 @@ def derived_cells(args: argparse.Namespace, seeds: list[int]) -> list[dict[str, 
             res = oneshot_search("nasbench201", algo, data, epochs=args.epochs,
                                  channels=args.channels, cells=args.nb201_cells, seed=seed,
                                  device=args.device, steps_per_epoch=args.steps_per_epoch)
-            free, edges = parameter_free(bench.space, res.arch)
+            free, edges = parameter_free(res.arch)
             rows.append({"algorithm": algo, "seed": seed, "arch": res.arch_string,
                          **lookup(res.arch_string), "parameter_free": free, "edges": edges,
                          "consistent": res.consistent, "seconds": res.seconds,

@@ -120,7 +120,7 @@ class Lookup:
                 "rank": rank if ok else None, "cells": int(len(self.sorted))}
 
 
-def parameter_free(space: Any, arch: Any) -> tuple[int, int]:
+def parameter_free(arch: Any) -> tuple[int, int]:
     """``(parameter-free edges, edges)`` of a derived cell (NB201: 6 edges; DARTS: both cells)."""
     if hasattr(arch, "ops"):
         ops = list(arch.ops)
@@ -132,6 +132,18 @@ def parameter_free(space: Any, arch: Any) -> tuple[int, int]:
 def execute(config: dict[str, Any], bench: Any, folder: Path, *, resume: bool, quiet: bool,
             verbose: bool = False, stored: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every (algorithm, seed) of ``config`` in ``folder``; write and print the summary.
+
+    A run whose loss becomes NaN or infinite is a failed run (``"failed": true`` and its error
+    in the summary, ``arch`` null); the other runs go on.
+
+    Args:
+        config: The checked configuration (:func:`search.oneshot_cli.make_oneshot_config`).
+        bench: The NB201 table, or ``None`` on the DARTS space.
+        folder: The output folder (locked by the caller).
+        resume: Whether runs continue from their checkpoints (``--resume``).
+        quiet: No progress bar.
+        verbose: Also Lightning's progress bar over each epoch's batches.
+        stored: The configuration as stored in ``config.json`` (for the summary).
 
     Returns:
         The summary (also written to ``summary.json``).
@@ -200,7 +212,7 @@ def _run(config: dict[str, Any], folder: Path, algo: str, seed: int, lookup: Loo
         raise UsageError(f"{algo} seed {seed}: {' '.join(str(exc).split())}") from None
     finally:
         history.close()
-    free, edges = parameter_free(result.supernet.space, result.arch)
+    free, edges = parameter_free(result.arch)
     last = result.history[-1]
     entry.update({
         "arch": result.arch_string, "consistent": result.consistent,
@@ -212,7 +224,7 @@ def _run(config: dict[str, Any], folder: Path, algo: str, seed: int, lookup: Loo
         entry["table"] = lookup(result.arch_string)
     else:
         write_atomic(where / GENOTYPE_NAME, result.arch_string + "\n")
-        entry["genotype_file"] = str(where / GENOTYPE_NAME)
+        entry["genotype_file"] = str((where / GENOTYPE_NAME).relative_to(folder))
         entry["params"] = int(result.supernet.space.param_counts([result.arch])[0])
     return entry
 
@@ -265,7 +277,9 @@ def _aggregate(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def format_summary(summ: dict[str, Any]) -> str:
-    """The summary as a text table, one row per run."""
+    """The summary as a text table, one row per run: the super-net's validation accuracy on the
+    architecture steps' batches of the last epoch (``net val``), on NB201 the derived cell's
+    table value and rank, its parameter-free edges, and the cell or the genotype file."""
     cfg = summ["config"]
     head = (f"one-shot search on {summ['benchmark'] or 'the DARTS space (no table)'}; "
             f"{cfg['epochs']} epoch(s), data {cfg['data']}")
