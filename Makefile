@@ -2,7 +2,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# torch first, pinned: the CPU wheel on this machine's disk; an unpinned torch pulls a multi-GB CUDA build.
+# torch first, pinned: the CPU wheel on this machine's disk; an unpinned torch pulls a multi-GB
+# CUDA build.
 TORCH := torch==2.13.0
 
 .PHONY: run test lint venv clean
@@ -17,9 +18,11 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 	$(PIP) install --quiet -e .
 	touch $@
 
+# dev: pytest and ruff; ray: the tests of search/executors.py start a local Ray cluster.
+# (xgboost, the 'bench' extra, is used by benchmarks/predictor.py only, not by tests.)
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet $(TORCH)
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e '.[dev,ray]'
 	touch $@
 
 venv: $(VENV)/.installed
