@@ -117,6 +117,23 @@ def data_class(spec: str) -> type:
     return cls
 
 
+def data_factory(spec: str, data_args: dict[str, Any]) -> Any:
+    """A zero-argument factory of the data module named by ``--data`` (``spec``) with
+    ``--data-args`` (``data_args``); it pickles, so Ray workers can build their own.
+
+    Raises:
+        UsageError: As :func:`data_class`, or if the class does not take ``data_args``.
+    """
+    cls = data_class(spec)
+    try:
+        inspect.signature(cls).bind(**data_args)
+    except TypeError as exc:
+        raise UsageError(f"--data-args: {spec} does not take {data_args}: {exc}.") from None
+    except ValueError:  # no signature to check (a builtin): building it will tell
+        pass
+    return functools.partial(cls, **data_args)
+
+
 def training_config(args: argparse.Namespace) -> dict[str, Any]:
     """The ``config.json`` entries of the evaluator options (none for a table evaluator).
 
@@ -139,13 +156,7 @@ def training_config(args: argparse.Namespace) -> dict[str, Any]:
                          "and reports the test accuracy.")
     spec = args.data or "digits"
     data_args = _json_object("--data-args", args.data_args)
-    cls = data_class(spec)
-    try:
-        inspect.signature(cls).bind(**data_args)
-    except TypeError as exc:
-        raise UsageError(f"--data-args: {spec} does not take {data_args}: {exc}.") from None
-    except ValueError:  # no signature to check (a builtin): the workers will tell
-        pass
+    data_factory(spec, data_args)  # checks the name and the arguments
     return {"evaluator": "train", "data": spec, "data_args": data_args,
             "network_args": _json_object("--network-args", args.network_args),
             "epochs": epochs}
@@ -223,7 +234,7 @@ def make_evaluator(config: dict[str, Any], space: Any, execution: dict[str, Any]
 
     ray = execution["workers"] > 1 or execution["ray_address"] is not None
     device = ("auto" if execution["gpus_per_eval"] > 0 else "cpu") if ray else config["device"]
-    data = functools.partial(data_class(config["data"]), **config["data_args"])
+    data = data_factory(config["data"], config["data_args"])
     return TrainingEvaluator(space, data, epochs=config["epochs"], device=device,
                              network_kwargs=config["network_args"])
 
