@@ -18,11 +18,11 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 	$(PIP) install --quiet -e .
 	touch $@
 
-# dev: pytest and ruff; ray: the tests of search/executors.py start a local Ray cluster.
+# dev: pytest and ruff.
 # (xgboost, the 'bench' extra, is used by benchmarks/predictor.py only, not by tests.)
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet $(TORCH)
-	$(PIP) install --quiet -e '.[dev,ray]'
+	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 
 venv: $(VENV)/.installed
