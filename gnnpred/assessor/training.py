@@ -4,41 +4,20 @@ batched inference."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import signal
-import warnings
 from collections.abc import Sequence
 
 import lightning as L
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
+from gnnpred._lightning import quiet_lightning
 from gnnpred.models.autoencoder import AutoencoderTask, GraphAutoencoder
 from gnnpred.models.dense import DenseGraphs, to_dense
 from gnnpred.models.gcn import KNNGCN, GCNTask
 from gnnpred.models.regressor import GraphRegressor, RegressorTask
 
 _CHUNK = 8192
-
-
-@contextlib.contextmanager
-def quiet_lightning(verbose: bool):
-    """Silence Lightning's info logs and its hints about workers and logging intervals unless
-    ``verbose``."""
-    names = ("lightning.pytorch", "lightning.fabric", "lightning")
-    old = [logging.getLogger(n).level for n in names]
-    with warnings.catch_warnings():
-        if not verbose:
-            for n in names:
-                logging.getLogger(n).setLevel(logging.WARNING)
-            warnings.filterwarnings("ignore", module=r"lightning\..*")
-            warnings.filterwarnings(
-                "ignore", message=r".*(num_workers|log_every_n_steps|does not have many workers).*")
-        try:
-            yield
-        finally:
-            for n, lvl in zip(names, old, strict=True):
-                logging.getLogger(n).setLevel(lvl)
 
 
 @contextlib.contextmanager

@@ -37,9 +37,9 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 from torch import Tensor
 
 from gnnpred._common import resolve_device
+from gnnpred._lightning import quiet_lightning
 from gnnpred.supernets.base import SuperNet
 from gnnpred.training.module import TrainingFailed
-from gnnpred.training.train import _quiet
 
 __all__ = [
     "OneShotModule", "checkpoint_state", "load_checkpoint", "run", "save_checkpoint", "trainer_for",
@@ -284,5 +284,5 @@ def run(module: OneShotModule, device: str | torch.device, epochs: int, progress
         steps_per_epoch: int | None) -> None:
     """Fit ``module`` for ``epochs`` epochs on ``device`` (:func:`trainer_for`), quietly unless
     ``progress`` (Lightning's messages and progress bar)."""
-    with _quiet(progress):
+    with quiet_lightning(progress):
         trainer_for(device, epochs, progress, steps_per_epoch).fit(module)

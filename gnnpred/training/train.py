@@ -13,13 +13,9 @@ CPU the same seed gives the same result, bit for bit.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
 import numbers
 import time
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +24,7 @@ import torch
 from torch import nn
 
 from gnnpred._common import resolve_device
+from gnnpred._lightning import quiet_lightning
 from gnnpred.training.module import ClassifierModule, TrainingFailed
 
 __all__ = ["TrainResult", "train_network"]
@@ -56,21 +53,6 @@ class TrainResult:
     train_accuracy: float
     epochs: int
     seconds: float
-
-
-@contextlib.contextmanager
-def _quiet(verbose: bool) -> Iterator[None]:
-    """Silence Lightning's info logs and advice (workers, logging interval) unless verbose."""
-    logger = logging.getLogger("lightning.pytorch")
-    level = logger.level
-    with warnings.catch_warnings():
-        if not verbose:
-            logger.setLevel(logging.WARNING)
-            warnings.filterwarnings("ignore", module=r"lightning\..*")
-        try:
-            yield
-        finally:
-            logger.setLevel(level)
 
 
 def default_precision(device: torch.device) -> str:
@@ -176,7 +158,7 @@ def train_network(
     options = {**defaults, **options, "max_epochs": int(epochs)}
     cuda = list(range(torch.cuda.device_count()))  # forked too, whichever one trains
     start = time.perf_counter()
-    with _quiet(progress), torch.random.fork_rng(devices=cuda):
+    with quiet_lightning(progress), torch.random.fork_rng(devices=cuda):
         torch.manual_seed(int(seed))
         if reinitialise:
             _reinitialise(network)
