@@ -6,7 +6,7 @@ Search", ICLR 2020, https://arxiv.org/abs/2001.00326 (the skeleton of its Figure
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -105,6 +105,38 @@ class CellModule(nn.Module):
         return nodes[3]
 
 
+def skeleton(
+    in_channels: int, channels: int, cells_per_stage: int, make_cell: Callable[[int], nn.Module]
+) -> tuple[nn.Sequential, list[nn.Module], int]:
+    """The benchmark's macro skeleton around a cell, shared by the network and its super-net.
+
+    The stem (3x3 conv, ``channels`` filters, BN) feeds three stages of ``cells_per_stage``
+    cells, ``make_cell(width)`` each, joined by stride-2 :class:`ResidualReduction` blocks that
+    double the width. Modules are built in network order, so a seed gives the same weights
+    whichever caller builds them.
+
+    Args:
+        in_channels: Input image channels.
+        channels: Stem / first-stage width.
+        cells_per_stage: Cells per stage.
+        make_cell: Builds one cell of the given width.
+
+    Returns:
+        The stem, the cells and reductions in network order, and the last stage's width.
+    """
+    stem = nn.Sequential(
+        nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
+    )
+    layers: list[nn.Module] = []
+    c = channels
+    for stage in range(3):
+        if stage > 0:
+            layers.append(ResidualReduction(c, 2 * c))
+            c *= 2
+        layers.extend(make_cell(c) for _ in range(cells_per_stage))
+    return stem, layers, c
+
+
 class NB201Network(ImageClassifier):
     """A NAS-Bench-201 network for one cell, on the benchmark's macro skeleton.
 
@@ -153,16 +185,9 @@ class NB201Network(ImageClassifier):
         self.ops = ops
         self.num_classes = num_classes
         self.input_shape = (in_channels, 32, 32)
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
+        self.stem, layers, c = skeleton(
+            in_channels, channels, cells_per_stage, lambda width: CellModule(ops, width)
         )
-        layers: list[nn.Module] = []
-        c = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(c, 2 * c))
-                c *= 2
-            layers.extend(CellModule(ops, c) for _ in range(cells_per_stage))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
         self.pool = nn.AdaptiveAvgPool2d(1)

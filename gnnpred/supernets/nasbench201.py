@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnpred.networks.nasbench201 import NB201_OPS, ResidualReduction, _make_op
+from gnnpred.networks.nasbench201 import NB201_OPS, _make_op, skeleton
 from gnnpred.spaces import get_space
 from gnnpred.spaces.nasbench201 import NASBench201Cell
 from gnnpred.supernets.base import SuperNet, check_algorithm, check_positive_int
@@ -99,17 +99,10 @@ class NB201SuperNet(SuperNet):
         self.temperature = 1.0
         self.engine = tuple(i in engine for i in range(n_cells))
         self.alpha = nn.Parameter(1e-3 * torch.randn(6, len(NB201_OPS)))
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
+        self.stem, layers, c = skeleton(
+            in_channels, channels, cells_per_stage,
+            lambda width: SearchCell(1, 3, NB201_OPS, _build(width), share=share, concat=False),
         )
-        layers: list[nn.Module] = []
-        c = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(c, 2 * c))
-                c *= 2
-            layers.extend(SearchCell(1, 3, NB201_OPS, _build(c), share=share, concat=False)
-                          for _ in range(cells_per_stage))
         self.layers = nn.ModuleList(layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
         self.classifier = nn.Linear(c, num_classes)
