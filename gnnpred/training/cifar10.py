@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import TensorDataset
 
-from gnnpred.training._pickle import load_arrays
+from gnnpred._pickle import load_arrays
 from gnnpred.training.data import ImageDataModule, _fraction, standardise, stratified_split
 
 __all__ = ["CIFAR10DataModule", "CIFAR10_MEAN", "CIFAR10_STD", "random_crop_flip"]

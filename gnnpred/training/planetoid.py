@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from torch_geometric.data import Data
 from torch_geometric.io.planetoid import edge_index_from_dict
 
-from gnnpred.training._pickle import load_arrays
+from gnnpred._pickle import load_arrays
 
 __all__ = ["PlanetoidFolderDataModule", "read_planetoid"]
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from gnnpred import get_space
+from gnnpred._pickle import load_arrays
 from gnnpred.training import CIFAR10DataModule, train_network
-from gnnpred.training._pickle import load_arrays
 from gnnpred.training.cifar10 import CIFAR10_MEAN, CIFAR10_STD, random_crop_flip
 
 PER_BATCH = 6  # 30 training images, 3 per class
