@@ -13,6 +13,21 @@ def _net(algorithm, **kw):
     return NB201SuperNet(algorithm=algorithm, channels=4, cells_per_stage=2, **kw)
 
 
+def _select(net, ops):
+    """Give each edge's architecture parameters a one-hot row on its op of ``ops``."""
+    with torch.no_grad():
+        net.alpha.copy_(torch.stack([torch.eye(5)[NB201_OPS.index(o)] for o in ops]))
+
+
+def _copy_edges(search_cell, cell, ops):
+    """Load the weights of ``ops`` in ``search_cell`` into the standalone ``cell``."""
+    edges = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # the official edge order
+    for e, ((src, dst), name) in enumerate(zip(edges, ops, strict=True)):
+        if name != "none":
+            module = search_cell.op_module(e, NB201_OPS.index(name))
+            cell.edges[f"{dst}<-{src}"].load_state_dict(module.state_dict())
+
+
 @pytest.mark.parametrize("algorithm", ["entrannas", "darts"])
 def test_forward_backward_shapes_and_valid_derivation(algorithm):
     net = _net(algorithm)
@@ -54,17 +69,12 @@ def test_transit_cell_computes_the_standalone_derived_cell():
     net = _net("entrannas")
     ops = ("nor_conv_3x3", "skip_connect", "nor_conv_1x1", "none", "nor_conv_3x3",
            "avg_pool_3x3")
-    with torch.no_grad():
-        net.alpha.copy_(torch.stack([torch.eye(5)[NB201_OPS.index(o)] for o in ops]))
+    _select(net, ops)
     assert net.derive().ops == ops
     transit = net.searchable_cells()[1]
     assert not net.engine[1]
     standalone = CellModule(ops, 4)
-    for e, ((src, dst), name) in enumerate(zip(((0, 1), (0, 2), (1, 2), (0, 3), (1, 3),
-                                                 (2, 3)), ops, strict=True)):
-        if name != "none":
-            module = transit.op_module(e, NB201_OPS.index(name))
-            standalone.edges[f"{dst}<-{src}"].load_state_dict(module.state_dict())
+    _copy_edges(transit, standalone, ops)
     x = torch.randn(2, 4, 8, 8)
     active = [[NB201_OPS.index(o)] for o in ops]
     torch.testing.assert_close(transit([x], None, active), standalone(x), rtol=0, atol=0)
@@ -77,20 +87,14 @@ def test_consistent_supernet_equals_the_derived_network_with_its_weights():
     net = _net("entrannas")
     ops = ("nor_conv_1x1", "nor_conv_3x3", "skip_connect", "avg_pool_3x3", "none",
            "nor_conv_3x3")
-    with torch.no_grad():
-        net.alpha.copy_(torch.stack([torch.eye(5)[NB201_OPS.index(o)] for o in ops]))
+    _select(net, ops)
     net.temperature = 0.1
     assert net.is_consistent() and net.derive().ops == ops
     target = NB201Network(ops, 10, channels=4, cells_per_stage=2)
     cells = iter(net.searchable_cells())
-    edges = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
     for layer in target.cells:
         if isinstance(layer, CellModule):
-            cell = next(cells)
-            for e, ((src, dst), name) in enumerate(zip(edges, ops, strict=True)):
-                if name != "none":
-                    module = cell.op_module(e, NB201_OPS.index(name))
-                    layer.edges[f"{dst}<-{src}"].load_state_dict(module.state_dict())
+            _copy_edges(next(cells), layer, ops)
     reductions = [m for m in net.layers if not hasattr(m, "op_module")]
     for mine, theirs in zip(reductions, [m for m in target.cells if not isinstance(m, CellModule)],
                             strict=True):
