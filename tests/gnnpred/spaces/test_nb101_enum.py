@@ -28,6 +28,21 @@ def table(space):
     return space.table(verbose=False)
 
 
+@pytest.fixture
+def calls(table, monkeypatch) -> list[dict]:
+    """Rebuilds of the cache: ``build_table`` is replaced by one returning ``table``'s arrays."""
+    arrays = {
+        "hash": table.hash,
+        "num_vertices": table.num_vertices,
+        "adjacency": table.adjacency,
+        "ops": table.ops,
+        "version": np.array(enum_mod.CACHE_VERSION),
+    }
+    calls: list[dict] = []
+    monkeypatch.setattr(enum_mod, "build_table", lambda **kw: calls.append(kw) or arrays)
+    return calls
+
+
 @pytest.fixture(scope="module")
 def cells(space) -> list[NASBench101Cell]:
     """200 distinct sampled cells."""
@@ -110,16 +125,7 @@ def test_cell_for_hash(space, table, cells):
 
 
 @pytest.mark.slow
-def test_cache_is_rebuilt_when_corrupt(space, table, tmp_path, monkeypatch):
-    arrays = {
-        "hash": table.hash,
-        "num_vertices": table.num_vertices,
-        "adjacency": table.adjacency,
-        "ops": table.ops,
-        "version": np.array(enum_mod.CACHE_VERSION),
-    }
-    calls = []
-    monkeypatch.setattr(enum_mod, "build_table", lambda **kw: calls.append(kw) or arrays)
+def test_cache_is_rebuilt_when_corrupt(calls, tmp_path):
     path = enum_mod.cache_file(tmp_path)
     path.write_bytes(b"not an npz file")
     other = NASBench101Space(cache_dir=tmp_path)
@@ -133,16 +139,7 @@ def test_cache_is_rebuilt_when_corrupt(space, table, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_cache_that_is_endless_or_unpacks_too_large_is_rebuilt(table, tmp_path, monkeypatch):
-    arrays = {
-        "hash": table.hash,
-        "num_vertices": table.num_vertices,
-        "adjacency": table.adjacency,
-        "ops": table.ops,
-        "version": np.array(enum_mod.CACHE_VERSION),
-    }
-    calls = []
-    monkeypatch.setattr(enum_mod, "build_table", lambda **kw: calls.append(kw) or arrays)
+def test_cache_that_is_endless_or_unpacks_too_large_is_rebuilt(calls, tmp_path, monkeypatch):
     path = enum_mod.cache_file(tmp_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.symlink_to("/dev/zero")
