@@ -20,14 +20,8 @@ from gnnpred.networks.darts_ops import (
 from gnnpred.spaces import DARTSSpace
 from gnnpred.spaces.base import trainable_parameters
 from gnnpred.training import DigitsDataModule, train_network
+from tests.gnnpred.spaces.test_darts import DARTS_V2
 
-DARTS_V2 = (
-    "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "
-    "('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), "
-    "('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), "
-    "('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), "
-    "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
-)
 SMALL = dict(channels=4, layers=3)
 
 
