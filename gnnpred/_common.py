@@ -1,4 +1,4 @@
-"""Small shared helpers: random state and device resolution."""
+"""Small shared helpers: argument checks, random state and device resolution."""
 
 from __future__ import annotations
 
@@ -8,6 +8,16 @@ import numpy as np
 import torch
 
 RandomState = int | np.random.Generator | None
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """``value`` as an int, or ``ValueError`` naming ``name`` and the bad value.
+
+    Any integral number (Python or NumPy) counts; ``bool`` does not, although it is one.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
+    return int(value)
 
 
 def check_random_state(random_state: RandomState) -> np.random.Generator:

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnpred._common import check_positive_int
 from gnnpred.networks._image import ImageClassifier
 from gnnpred.networks.darts_ops import FactorizedReduce, Identity, ReLUConvBN, make_op
 
@@ -153,8 +154,7 @@ class DARTSNetwork(ImageClassifier):
         for name, value in (("num_classes", num_classes), ("in_channels", in_channels),
                             ("channels", channels), ("layers", layers),
                             ("stem_multiplier", stem_multiplier)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
+            check_positive_int(name, value)
         if isinstance(drop_path, bool) or not isinstance(drop_path, int | float) or not (
             0.0 <= drop_path < 1.0
         ):

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gnnpred._common import check_positive_int
+
 __all__ = [
     "PRIMITIVES",
     "EVAL_PRIMITIVES",
@@ -200,8 +202,7 @@ def make_op(
     """
     if stride not in (1, 2) or isinstance(stride, bool):
         raise ValueError(f"A DARTS op's stride must be 1 or 2. Got {stride!r} instead.")
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be a positive int. Got {channels!r} instead.")
+    check_positive_int("channels", channels)
     c = channels
     if name == "none":
         return Zero(stride)

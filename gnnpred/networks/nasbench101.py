@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnpred._common import check_positive_int
 from gnnpred.networks._image import ImageClassifier
 
 __all__ = ["NB101Network", "vertex_channels"]
@@ -155,8 +156,7 @@ class NB101Network(ImageClassifier):
         for name, value in (("num_classes", num_classes), ("stem_channels", stem_channels),
                             ("num_stacks", num_stacks), ("cells_per_stack", cells_per_stack),
                             ("in_channels", in_channels)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
+            check_positive_int(name, value)
         self.matrix, self.ops, self.num_classes = matrix, ops, num_classes
         self.input_shape = (in_channels, 32, 32)
         layers: list[nn.Module] = [ConvBNReLU(in_channels, stem_channels, 3)]

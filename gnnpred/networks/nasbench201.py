@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnpred._common import check_positive_int
 from gnnpred.networks._image import ImageClassifier
 
 __all__ = ["NB201Network", "NB201_OPS"]
@@ -180,8 +181,7 @@ class NB201Network(ImageClassifier):
             )
         for name, value in (("num_classes", num_classes), ("channels", channels),
                             ("cells_per_stage", cells_per_stage), ("in_channels", in_channels)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
+            check_positive_int(name, value)
         self.ops = ops
         self.num_classes = num_classes
         self.input_shape = (in_channels, 32, 32)

@@ -12,6 +12,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import ARMAConv, ChebConv, GATConv, GCNConv, GINConv, GraphConv, SAGEConv
 
+from gnnpred._common import check_positive_int
+
 __all__ = ["GraphNetwork", "GRAPH_OPS", "DATASET_SETTINGS"]
 
 #: Operation names of NAS-Bench-Graph.
@@ -120,8 +122,7 @@ class GraphNetwork(nn.Module):
             ("num_classes", num_classes),
             ("hidden", hidden),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
+            check_positive_int(name, value)
         if "gat" in ops and hidden % 4:
             raise ValueError(f"hidden must be a multiple of 4 for 'gat' (4 heads). Got {hidden}.")
         if not isinstance(num_post, int) or num_post < 0:

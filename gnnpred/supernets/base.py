@@ -14,23 +14,17 @@ parameters mix the operations:
 
 from __future__ import annotations
 
-import numbers
 from abc import ABC, abstractmethod
 from typing import Any
 
 from torch import Tensor, nn
 
+from gnnpred._common import check_positive_int
+
 __all__ = ["ALGORITHMS", "SuperNet", "check_algorithm", "check_positive_int"]
 
 #: One-shot algorithms the super-nets implement.
 ALGORITHMS: tuple[str, ...] = ("entrannas", "darts")
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """``value`` as an int, or ``ValueError`` naming ``name`` and the bad value."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
-    return int(value)
 
 
 def check_algorithm(algorithm: Any) -> str:

@@ -17,13 +17,9 @@ from sklearn.model_selection import train_test_split
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
+from gnnpred._common import check_positive_int
+
 __all__ = ["ImageDataModule", "stratified_split"]
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
-    return int(value)
 
 
 def _fraction(name: str, value: object) -> float:
@@ -92,7 +88,7 @@ class ImageDataModule(L.LightningDataModule):
 
     def __init__(self, *, batch_size: int = 256, seed: int = 0, num_workers: int = 0) -> None:
         super().__init__()
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = check_positive_int("batch_size", batch_size)
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"seed must be a non-negative int. Got {seed!r} instead.")
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:

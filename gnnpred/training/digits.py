@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torch.utils.data import TensorDataset
 
-from gnnpred.training.data import ImageDataModule, _fraction, _positive_int, stratified_split
+from gnnpred._common import check_positive_int
+from gnnpred.training.data import ImageDataModule, _fraction, stratified_split
 
 __all__ = ["DigitsDataModule"]
 
@@ -80,7 +81,7 @@ class DigitsDataModule(ImageDataModule):
                 or image_size < 8:
             raise ValueError(f"image_size must be an int >= 8. Got {image_size!r} instead.")
         self.image_size = int(image_size)
-        self.in_channels = _positive_int("in_channels", in_channels)
+        self.in_channels = check_positive_int("in_channels", in_channels)
         self.indices: dict[str, np.ndarray] = {}
 
     def setup(self, stage: str | None = None) -> None:

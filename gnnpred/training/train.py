@@ -23,7 +23,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from gnnpred._common import resolve_device
+from gnnpred._common import check_positive_int, resolve_device
 from gnnpred._lightning import quiet_lightning
 from gnnpred.training.module import ClassifierModule, TrainingFailed
 
@@ -121,8 +121,7 @@ def train_network(
             (use ``epochs``), or ``batch_size`` is given for a data module without one.
         TrainingFailed: If the training loss becomes NaN or infinite.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int. Got {epochs!r} instead.")
+    check_positive_int("epochs", epochs)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative int. Got {seed!r} instead.")
     options = dict(trainer_kwargs or {})
@@ -133,8 +132,7 @@ def train_network(
             f"Got trainer_kwargs={trainer_kwargs!r}."
         )
     if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int. Got {batch_size!r} instead.")
+        batch_size = check_positive_int("batch_size", batch_size)
         if not hasattr(datamodule, "batch_size"):
             raise ValueError(
                 f"{type(datamodule).__name__} has no batch_size to override (full-batch data?). "
