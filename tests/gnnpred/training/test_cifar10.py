@@ -111,6 +111,8 @@ def test_a_wrong_batch_is_a_value_error_naming_the_file(cifar_root: Path) -> Non
 
 
 class Exploit:
+    """Makes the directory ``target`` when unpickled: a file no loader may trust."""
+
     def __init__(self, target: Path) -> None:
         self.target = target
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from collections import defaultdict
 from pathlib import Path
@@ -16,6 +15,7 @@ from torch_geometric.io import read_planetoid_data
 from gnnpred import get_space
 from gnnpred.training import PlanetoidFolderDataModule, train_network
 from gnnpred.training.planetoid import read_planetoid
+from tests.gnnpred.training.test_cifar10 import Exploit
 
 N_TRAIN, N_ALL, N_TEST, N_FEATURES, N_CLASSES = 30, 530, 100, 24, 3
 
@@ -86,14 +86,6 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
     (tmp_path / "ind.toy.graph").unlink()
     with pytest.raises(FileNotFoundError, match=r"missing ind\.toy\.ty, ind\.toy\.graph\."):
         PlanetoidFolderDataModule(tmp_path, "toy")
-
-
-class Exploit:
-    def __init__(self, target: Path) -> None:
-        self.target = target
-
-    def __reduce__(self):
-        return os.mkdir, (str(self.target),)
 
 
 def test_a_tampered_file_is_refused_without_running_it(tmp_path: Path) -> None:
