@@ -81,6 +81,9 @@ def build_parser(prog: str = "python -m search.run") -> argparse.ArgumentParser:
     from search.cli_train import add_arguments
 
     add_arguments(p)
+    from search.oneshot_cli import add_oneshot_arguments
+
+    add_oneshot_arguments(p)  # --algorithm entrannas / darts: search/oneshot.py
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     return p

@@ -51,6 +51,7 @@ from search.cli_config import parse_seeds as parse_seeds
 from search.cli_train import check_network, execution_options, make_executor
 from search.folder import fingerprint
 from search.history import FINGERPRINT_KEY
+from search.oneshot_cli import is_oneshot, make_oneshot_config
 
 PROG = "python -m search.run"
 EXIT_USAGE = 2
@@ -239,6 +240,18 @@ def main(argv: list[str] | None = None) -> int:
                 return int(exc.code or 0)
             logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                                 format="%(levelname)s %(name)s: %(message)s")
+            if is_oneshot(args.algorithm):  # EnTranNAS / DARTS super-nets: search/oneshot.py
+                from search import oneshot
+
+                config, bench = make_oneshot_config(args)
+                folder = out_folder(args.out)
+                check_out(folder, config, args.resume)
+                with open_out(folder, config, args.resume) as stored:
+                    written = True
+                    print(f"{PROG}: writing to {folder}", file=sys.stderr)
+                    oneshot.execute(config, bench, folder, resume=args.resume, quiet=args.quiet,
+                                    verbose=args.verbose, stored=stored)
+                return 0
             config = make_config(args)
             execution = execution_options(args)
             folder = out_folder(args.out)
