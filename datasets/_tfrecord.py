@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from array import array
 from collections.abc import Iterator
 from os import PathLike
 
@@ -85,54 +86,59 @@ def crc32c_many(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.
 
 
 def _frame(mm: mmap.mmap | bytes, path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets and lengths of the data of every record; checks the framing bounds."""
+    """Offsets and lengths of the data of every record; checks the framing and length CRCs.
+
+    The length CRC of each header is checked as it is read, so a file that is not TFRecord
+    data (e.g. all zeros, where every header would read as an empty record) fails at its first
+    header instead of after framing millions of bogus records. Lengths repeat across records,
+    so each distinct length's CRC is computed once. Offsets go to typed arrays (8 bytes each),
+    not lists of Python ints.
+    """
     size = len(mm)
-    starts, lengths = [], []
+    starts, lengths = array("q"), array("q")
+    length_crcs: dict[int, int] = {}  # length -> its masked CRC
     pos = 0
     unpack = struct.Struct("<QI").unpack_from
+    pack_length = struct.Struct("<Q").pack
     while pos < size:
         if pos + 12 > size:
             raise ValueError(
                 f"{path} is truncated: record {len(starts)} at byte {pos} has an incomplete header."
             )
         length, length_crc = unpack(mm, pos)
+        want = length_crcs.get(length)
+        if want is None:
+            want = length_crcs[length] = mask(crc32c(pack_length(length)))
+        if want != length_crc:
+            raise ValueError(
+                f"{path} is corrupt: the length CRC of record {len(starts)} (byte {pos}) does "
+                "not match; the file is damaged or not a TFRecord file."
+            )
         end = pos + 12 + length + 4
         if end > size:
-            why = (
-                "its length field fails its CRC (corrupt)"
-                if mask(crc32c(bytes(mm[pos : pos + 8]))) != length_crc
-                else f"its {length} bytes run past the end of the file (truncated)"
+            raise ValueError(
+                f"{path}: record {len(starts)} at byte {pos}: its {length} bytes run past the "
+                "end of the file (truncated)."
             )
-            raise ValueError(f"{path}: record {len(starts)} at byte {pos}: {why}.")
         starts.append(pos + 12)
         lengths.append(length)
         pos = end
-    return np.asarray(starts, dtype=np.int64), np.asarray(lengths, dtype=np.int64)
+    return np.frombuffer(starts, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64)
 
 
-def _check(
-    buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, verify_data: bool, path: str
-) -> str | None:
-    """The first CRC problem as a message, or ``None`` (returned, not raised, so that no
+def _check(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray, path: str) -> str | None:
+    """The first data CRC problem as a message, or ``None`` (returned, not raised, so that no
     traceback keeps a view of the memory map alive)."""
     heads = starts - 12
-    stored = buf[heads[:, None] + np.arange(8, 12)].copy().view("<u4").reshape(-1)
-    bad = np.flatnonzero(mask(crc32c_many(buf, heads, np.full(len(heads), 8))) != stored)
+    tails = starts + lengths
+    stored = buf[tails[:, None] + np.arange(4)].copy().view("<u4").reshape(-1)
+    bad = np.flatnonzero(mask(crc32c_many(buf, starts, lengths)) != stored)
     if bad.size:
         return (
-            f"{path} is corrupt: the length CRC of record {bad[0]} (byte {heads[bad[0]]}) "
-            "does not match."
+            f"{path} is corrupt: the data CRC of record {bad[0]} (byte {heads[bad[0]]}) does "
+            "not match "
+            f"({bad.size} bad record(s)); pass verify_crc=False to read it anyway."
         )
-    if verify_data:
-        tails = starts + lengths
-        stored = buf[tails[:, None] + np.arange(4)].copy().view("<u4").reshape(-1)
-        bad = np.flatnonzero(mask(crc32c_many(buf, starts, lengths)) != stored)
-        if bad.size:
-            return (
-                f"{path} is corrupt: the data CRC of record {bad[0]} (byte {heads[bad[0]]}) does "
-                "not match "
-                f"({bad.size} bad record(s)); pass verify_crc=False to read it anyway."
-            )
     return None
 
 
@@ -158,11 +164,12 @@ def read_records(path: str | PathLike, *, verify_crc: bool = True) -> Iterator[b
         fh.seek(0)
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             starts, lengths = _frame(mm, str(path))
-            buf = np.frombuffer(mm, dtype=np.uint8)
-            problem = _check(buf, starts, lengths, verify_crc, str(path))
-            del buf  # the mmap cannot close while a NumPy view exists
-            if problem:
-                raise ValueError(problem)
+            if verify_crc and len(starts):
+                buf = np.frombuffer(mm, dtype=np.uint8)
+                problem = _check(buf, starts, lengths, str(path))
+                del buf  # the mmap cannot close while a NumPy view exists
+                if problem:
+                    raise ValueError(problem)
             for s, n in zip(starts.tolist(), lengths.tolist(), strict=True):
                 yield mm[s : s + n]
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -60,7 +65,9 @@ def test_bad_length_crc_and_truncation(tmp_path):
     with pytest.raises(ValueError, match=r"record 1 .*truncated"):
         list(read_records(path))
     path = _corrupt(tmp_path, lambda d: d.__setitem__(0, 0xFF))  # absurd length, CRC mismatch
-    with pytest.raises(ValueError, match="record 0 .*length field fails its CRC"):
+    with pytest.raises(
+        ValueError, match=r"bad\.tfrecord is corrupt: the length CRC of record 0 \(byte 0\)"
+    ):
         list(read_records(path))
     (tmp_path / "empty.tfrecord").write_bytes(b"")
     with pytest.raises(ValueError, match="empty"):
@@ -89,3 +96,38 @@ def test_decode_model_metrics():
         decode_model_metrics(msg[:-12])
     with pytest.raises(DecodeError, match="wire type"):
         decode_model_metrics(w.varint(1 << 3 | 3))
+
+
+_ZERO_FILE_CHILD = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+from datasets._tfrecord import read_records
+try:
+    next(read_records(sys.argv[1], verify_crc=False))
+except ValueError as exc:
+    print(exc)
+"""
+
+
+def test_zero_filled_file_fails_at_the_first_header_in_bounded_memory(tmp_path):
+    # Every zero header reads as an empty record whose length CRC does not match: the reader
+    # must stop there, not frame ~17M empty records first (which took GBs of memory).
+    path = tmp_path / "zeros.tfrecord"
+    with open(path, "wb") as fh:
+        fh.truncate(200 << 20)  # sparse: no disk space is used
+    root = Path(__file__).resolve().parents[2]  # the checkout whose datasets is under test
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _ZERO_FILE_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=root,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "zeros.tfrecord" in proc.stdout and "length CRC of record 0 (byte 0)" in proc.stdout
