@@ -299,7 +299,8 @@ class Assessor(RegressorMixin, BaseEstimator):
 
         Raises:
             FileNotFoundError: If ``path`` does not exist.
-            ValueError: If it is not a saved assessor of this format, lacks a key, or holds
+            ValueError: If it is not a saved assessor of this format, lacks a key, holds
+                malformed or invalid parameters (checked with :meth:`check_params`), or holds
                 pickled objects and ``trust`` is False.
         """
         return io.load(cls, path, trust=trust)

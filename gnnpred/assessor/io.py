@@ -93,13 +93,56 @@ def _read(path: Path, trust: bool) -> tuple[dict, dict]:
     return state, objects
 
 
+def _estimator(cls, path: Path, state: dict, objects: Any):
+    """The unfitted estimator of the saved parameters, all checked with ``check_params``.
+
+    Raises:
+        ValueError: Naming the file, on parameters that are not a dict of known names, values
+            that violate the constraints, or malformed ``pretrain_metrics``/``unlabeled_key``.
+    """
+    params = state["params"]
+    bad = f"{path} is not a consistent saved gnnpred Assessor"
+    for name, value in (("params", params), ("objects", objects)):
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ValueError(f"{bad}: its {name!r} entry must be a dict of parameter names, "
+                             f"found {type(value).__name__}. Refit and save it again.")
+    known = set(cls._get_param_names())
+    unknown = sorted(set(params) - known) + sorted(set(objects) - known)
+    twice = sorted(set(params) & set(objects))
+    if unknown or twice:
+        what = f"unknown parameter(s) {unknown}" if unknown else f"parameter(s) {twice} twice"
+        raise ValueError(f"{bad}: it holds {what}. Refit and save it with this version.")
+    metrics = state["pretrain_metrics"]
+    if not isinstance(metrics, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            for k, v in metrics.items()):
+        raise ValueError(f"{bad}: its 'pretrain_metrics' entry must map metric names to "
+                         f"numbers, found {metrics!r}. Refit and save it again.")
+    if not isinstance(state["unlabeled_key"], str):
+        raise ValueError(f"{bad}: its 'unlabeled_key' entry must be a str, found "
+                         f"{type(state['unlabeled_key']).__name__}. Refit and save it again.")
+    est = cls(**params, **objects)
+    try:
+        # The device is the loading machine's choice: a file saved with device="cuda" still
+        # loads where CUDA is missing (set_params(device="cpu") before predicting).
+        cls(**{**params, **objects, "device": "cpu"}).check_params()
+        if not isinstance(est.device, (str, torch.device)):
+            raise ValueError(f"device must be a str or torch.device. Got {est.device!r}.")
+        if isinstance(est.device, str) and est.device != "auto":
+            torch.device(est.device)
+    except (ValueError, TypeError, RuntimeError) as exc:  # InvalidParameterError is both
+        raise ValueError(f"{bad}: its parameters are invalid ({exc}). Refit and save it "
+                         "again.") from exc
+    return est
+
+
 def load(cls, path: str | Path, *, trust: bool = False):
     """Rebuild an assessor written by :func:`save`; predictions are bit-identical."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"No saved Assessor at {path}.")
     state, objects = _read(path, trust)
-    est = cls(**state["params"], **objects)
+    est = _estimator(cls, path, state, objects)
     space = resolve_space(est.space)
     try:
         pool = Pool.from_state(space, state["pool"])

@@ -131,3 +131,33 @@ def test_missing_keys_and_other_files_raise_value_error(fitted, tmp_path):
         Assessor.load(tmp_path / "text.pt")
     with pytest.raises(FileNotFoundError):
         Assessor.load(tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda s: s.__setitem__("params", ["k", 5]), "params.*list"),
+        (lambda s: s["params"].__setitem__("no_such_param", 1), "no_such_param"),
+        (lambda s: s["params"].__setitem__("k", -1), "'k'"),
+        (lambda s: s["params"].__setitem__("n_heads", "two"), "'n_heads'"),
+        (lambda s: s["params"].__setitem__("device", "not-a-device"), "not-a-device"),
+        (lambda s: s.__setitem__("pretrain_metrics", [0.5]), "pretrain_metrics"),
+        (lambda s: s.__setitem__("pretrain_metrics", {"loss": "low"}), "pretrain_metrics"),
+    ],
+)
+def test_malformed_params_raise_value_error_naming_the_file(fitted, tmp_path, edit, match):
+    fitted.save(tmp_path / "a.pt")
+    state = torch.load(tmp_path / "a.pt", weights_only=True)
+    edit(state)
+    torch.save(state, tmp_path / "tampered.pt")
+    with pytest.raises(ValueError, match=rf"tampered\.pt.*{match}") as info:
+        Assessor.load(tmp_path / "tampered.pt")
+    assert not isinstance(info.value, TypeError)  # the documented error is a ValueError only
+
+
+def test_a_file_saved_for_cuda_loads_anywhere(fitted, tmp_path):
+    fitted.save(tmp_path / "a.pt")
+    state = torch.load(tmp_path / "a.pt", weights_only=True)
+    state["params"]["device"] = "cuda"  # the device is the loading machine's choice
+    torch.save(state, tmp_path / "cuda.pt")
+    assert Assessor.load(tmp_path / "cuda.pt").device == "cuda"
