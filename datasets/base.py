@@ -197,4 +197,7 @@ class Benchmark:
 
     def __repr__(self) -> str:
         data = f", dataset={self.dataset!r}" if self.dataset else ""
-        return f"Benchmark(name={self.name!r}{data}, size={len(self)}, metric={self.metric!r})"
+        source = f", source={self.source!r}" if self.source else ""
+        return (
+            f"Benchmark(name={self.name!r}{data}, size={len(self)}, metric={self.metric!r}{source})"
+        )

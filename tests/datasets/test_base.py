@@ -71,7 +71,7 @@ def test_with_metric_and_repr(small):
     other = small.with_metric("neg")
     assert other.metric == "neg" and small.metric == "acc"
     assert other.query(small.archs()[3]) == -small.query(small.archs()[3])
-    assert repr(small) == "Benchmark(name='nasbench201', size=100, metric='acc')"
+    assert repr(small) == "Benchmark(name='nasbench201', size=100, metric='acc', source='subset')"
 
 
 def test_constructor_rejects_bad_tables(small):
