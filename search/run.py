@@ -81,6 +81,8 @@ def check_out(folder: Path, config: dict[str, Any], resume: bool, *,
     from search.history import ConfigMismatch, check_config
 
     try:
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"--out {folder} is a file, not a folder; choose another --out.")
         if resume:
             if not folder.is_dir():
                 raise UsageError(f"--resume: {folder} does not exist; there is nothing to resume.")

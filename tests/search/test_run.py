@@ -120,6 +120,16 @@ def test_refuses_to_overwrite(tmp_path, capsys):
     assert code == 2 and "--resume" in err
 
 
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_out_that_is_a_file_is_named_as_such(resume, tmp_path, capsys):
+    out = tmp_path / "results.txt"
+    out.write_text("x")
+    code, _, err = _run(capsys, "--algorithm", "random", "--budget", "5", "--out", str(out),
+                        "--quiet", *resume)
+    assert code == 2 and f"--out {out} is a file, not a folder" in err
+    assert out.read_text() == "x"
+
+
 @pytest.mark.parametrize("name", ["nb201", "NB201", "NAS-Bench-201", "nasbench_201"])
 def test_benchmark_aliases(name, tmp_path, capsys):
     code, _, err = _run(capsys, "--benchmark", name, "--algorithm", "random", "--budget", "2",
