@@ -338,3 +338,43 @@ def describe_benchmark(bench: Any, config: dict[str, Any],
     data = f" {bench.dataset}" if bench.dataset else ""
     where = f" from {config['path']}" if config["path"] else " (embedded table)"
     return f"{bench.name}{data}{where}{opt}", f"{bench.name}{data}"
+
+
+def positive_int(flag: str, text: str) -> int:
+    """The value of a flag that takes a positive int.
+
+    Raises:
+        UsageError: If ``text`` is not an int >= 1 (the message repeats it).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"{flag} must be a positive int. Got {text!r}.")
+    return value
+
+
+def json_object(flag: str, text: str | None) -> dict[str, Any]:
+    """The value of a flag that takes a JSON object (``None``: an empty dict).
+
+    NaN and Infinity are refused: they are not JSON and no option takes them.
+
+    Raises:
+        UsageError: If ``text`` is not a JSON object (the message repeats it).
+    """
+    if text is None:
+        return {}
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise UsageError(f"{flag} must be a JSON object. Got {text!r} "
+                         f"({getattr(exc, 'msg', exc)}).") from None
+    if not isinstance(obj, dict):
+        raise UsageError(f"{flag} must be a JSON object such as '{{\"batch_size\": 64}}'. "
+                         f"Got {text!r}.")
+    return obj
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")

@@ -22,11 +22,10 @@ import argparse
 import functools
 import importlib
 import inspect
-import json
 import math
 from typing import Any
 
-from search.cli_config import UsageError
+from search.cli_config import UsageError, json_object, positive_int
 
 #: Built-in ``--data`` names and the data modules they stand for.
 DATA_MODULES = {
@@ -65,34 +64,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "starting one on this machine")
     p.add_argument("--gpus-per-eval", default="0",
                    help="GPUs each training evaluation holds on Ray, e.g. 0.5 (default 0)")
-
-
-def _positive(flag: str, text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UsageError(f"{flag} must be a positive int. Got {text!r}.")
-    return value
-
-
-def _json_object(flag: str, text: str | None) -> dict[str, Any]:
-    if text is None:
-        return {}
-    try:
-        obj = json.loads(text, parse_constant=_reject)
-    except ValueError as exc:
-        raise UsageError(f"{flag} must be a JSON object. Got {text!r} "
-                         f"({getattr(exc, 'msg', exc)}).") from None
-    if not isinstance(obj, dict):
-        raise UsageError(f"{flag} must be a JSON object such as '{{\"batch_size\": 64}}'. "
-                         f"Got {text!r}.")
-    return obj
-
-
-def _reject(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def data_class(spec: str) -> type:
@@ -141,7 +112,7 @@ def training_config(args: argparse.Namespace) -> dict[str, Any]:
         UsageError: On an unknown evaluator or data module, bad JSON, arguments the data
             module does not take, or epochs < 1; or training options given for a table.
     """
-    epochs = _positive("--epochs", args.epochs)
+    epochs = positive_int("--epochs", args.epochs)
     if args.evaluator not in ("table", "train"):
         raise UsageError(f"unknown --evaluator {args.evaluator!r}; choose table or train.")
     if args.evaluator == "table":
@@ -155,10 +126,10 @@ def training_config(args: argparse.Namespace) -> dict[str, Any]:
                          "evaluations; a training evaluation maximises the validation accuracy "
                          "and reports the test accuracy.")
     spec = args.data or "digits"
-    data_args = _json_object("--data-args", args.data_args)
+    data_args = json_object("--data-args", args.data_args)
     data_factory(spec, data_args)  # checks the name and the arguments
     return {"evaluator": "train", "data": spec, "data_args": data_args,
-            "network_args": _json_object("--network-args", args.network_args),
+            "network_args": json_object("--network-args", args.network_args),
             "epochs": epochs}
 
 
@@ -169,7 +140,7 @@ def execution_options(args: argparse.Namespace) -> dict[str, Any]:
         UsageError: If ``--workers`` or ``--gpus-per-eval`` is out of range, or GPUs are asked
             for on a machine without CUDA and no cluster address.
     """
-    workers = _positive("--workers", args.workers)
+    workers = positive_int("--workers", args.workers)
     try:
         gpus = float(args.gpus_per_eval)
     except ValueError:

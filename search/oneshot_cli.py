@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from search.cli_config import UsageError, parse_params, parse_seeds
+from search.cli_config import UsageError, json_object, parse_params, parse_seeds, positive_int
 
 #: One-shot algorithms (``gnnpred.supernets``).
 ONESHOT_ALGORITHMS = ("entrannas", "darts")
@@ -94,15 +93,15 @@ def make_oneshot_config(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
                          f"(--algorithm {args.algorithm}); use --epochs.")
     benchmark = _benchmark(args.benchmark)
     algos = list(dict.fromkeys(a.strip() for a in args.algorithm.split(",") if a.strip()))
-    cells = _int(args.cells, "--cells", "a positive int")
+    cells = _int(args.cells, "--cells")
     config: dict[str, Any] = {
         "mode": "oneshot", "benchmark": benchmark, "path": _path(args.path, benchmark),
         "metric": args.metric, "algorithms": algos, "seeds": parse_seeds(args.seeds),
-        "epochs": _int(args.epochs, "--epochs", "a positive int"),
-        "channels": _int(args.channels, "--channels", "a positive int"), "cells": cells,
-        "steps_per_epoch": _int(args.steps_per_epoch, "--steps-per-epoch", "a positive int"),
+        "epochs": _int(args.epochs, "--epochs"),
+        "channels": _int(args.channels, "--channels"), "cells": cells,
+        "steps_per_epoch": _int(args.steps_per_epoch, "--steps-per-epoch"),
         "topology": bool(args.topology), "data": args.data or "digits",
-        "data_args": _data_args(args.data_args), "device": args.device,
+        "data_args": json_object("--data-args", args.data_args), "device": args.device,
     }
     if config["topology"] and benchmark != "darts":
         raise UsageError("--topology applies to --benchmark darts only (EnTranNAS-DST).")
@@ -162,34 +161,8 @@ def _path(path: str | None, benchmark: str) -> str | None:
     return str(p.resolve())
 
 
-def _int(text: str | None, flag: str, what: str) -> int | None:
-    if text is None:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UsageError(f"{flag} must be {what}. Got {text!r}.")
-    return value
-
-
-def _data_args(text: str | None) -> dict[str, Any]:
-    if text is None:
-        return {}
-    try:
-        obj = json.loads(text, parse_constant=_reject)
-    except ValueError as exc:
-        raise UsageError(f"--data-args must be a JSON object such as '{{\"batch_size\": 64}}'. "
-                         f"Got {text!r} ({getattr(exc, 'msg', exc)}).") from None
-    if not isinstance(obj, dict):
-        raise UsageError(f"--data-args must be a JSON object such as '{{\"batch_size\": 64}}'. "
-                         f"Got {text!r}.")
-    return obj
-
-
-def _reject(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
+def _int(text: str | None, flag: str) -> int | None:
+    return None if text is None else positive_int(flag, text)
 
 
 def data_factory(data: str, data_args: dict[str, Any]) -> Callable[[int], Any]:
