@@ -1,18 +1,24 @@
-"""Search efficiency: random, evolution, local and assessor-guided search side by side.
+"""Search efficiency: random, evolution, local and assessor-guided search side by side, on every
+benchmark gnnpred ships or reads.
 
-For NB201 CIFAR-10 (``../shared/data/nb201_cifar10.csv``) and NAS-Bench-Graph cora (search on
-``valid_perf``, report the test ``perf`` of the best-by-validation cell) it prints, over seeds:
-the queries needed to reach the table's optimum (median; runs that never reach it within their
-budget count as infinite) and the best value after 50/100/200 queries (median). Runs stop at
-the optimum; afterwards their best value is the optimum.
+Benchmarks: ``nb201`` (NB201 CIFAR-10, ``../shared/data/nb201_cifar10.csv``), ``nb201-embedded``
+(the embedded table ``make run`` searches), ``nb101`` (the 20,001-cell NB101 sample
+``../shared/data/nb101_sample20k.csv``, searched by ``valid_accuracy_108``) and the
+NAS-Bench-Graph tables ``cora``, ``citeseer``, ``pubmed`` and ``arxiv`` (searched by
+``valid_perf``; the test ``perf`` of the best-by-validation cell is reported). For each it
+prints, over seeds: the median queries to the table's optimum (runs that never reach it within
+their budget count as infinite), the median best after each checkpoint (50/100/200 queries,
+NB101 50/150/300), and the headline: the queries the assessor search needs to reach evolution's
+median best at the last checkpoint, as a ratio to evolution's own queries, with a 95% paired
+bootstrap interval over seeds. Runs stop at the optimum; afterwards their best is the optimum.
 
 Usage (from the repository root)::
 
-    python benchmarks/search.py                      # 20 seeds, both benchmarks
-    python benchmarks/search.py --quick              # 5 seeds, NB201 only
+    python benchmarks/search.py                      # 20 seeds, every benchmark (hours)
+    python benchmarks/search.py --quick              # 5 seeds, embedded NB201 and cora
     python benchmarks/search.py --benchmarks nb201 --algorithms evolution,assessor --jobs 2
     python benchmarks/search.py --timing             # one NB201 assessor seed, budget 150
-    python benchmarks/search.py --benchmarks graph --json cora.json --resume   # long: resumable
+    python benchmarks/search.py --benchmarks cora,nb101 --json runs.json --resume   # resumable
     python benchmarks/search.py --benchmarks nb201 --algorithms assessor --seeds 60 \
         --first-seed 100 --assessor-params '{"n_explore": 2}'   # tune on seeds not reported
 
@@ -20,8 +26,8 @@ With ``--json FILE`` every finished run is written to FILE at once; ``--resume``
 runs already there, so a killed benchmark loses only the runs in flight.
 
 Medians over 20 seeds are noisy (the same search with another random stream moved the NB201
-assessor median by 5 queries), so the assessor / evolution ratio is printed with a 95% bootstrap
-interval over seeds. Tune on other seeds (``--first-seed 100``) than the ones you report.
+assessor median by 5 queries), hence the bootstrap interval. Tune on other seeds
+(``--first-seed 100``) than the ones you report.
 """
 
 from __future__ import annotations
@@ -40,25 +46,52 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import _search_stats as stats  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "data"
-CHECKPOINTS = (50, 100, 200)
+HEAVY = ("assessor",)  # model-based algorithms: their own budget (--assessor-budget), in parallel
+_NBG = "NAS-Bench-Graph {} (search valid_perf, report perf)"
 BENCHMARKS = {
     "nb201": {
         "title": "NAS-Bench-201 CIFAR-10 (shared CSV)",
         "name": "nasbench201",
         "kw": {"path": str(SHARED / "nb201_cifar10.csv")},
+        "needs": SHARED / "nb201_cifar10.csv",
         "metric": None,
         "report": None,
+        "checkpoints": (50, 100, 200),
     },
-    "graph": {
-        "title": "NAS-Bench-Graph cora (search valid_perf, report perf)",
-        "name": "nasbench-graph",
-        "kw": {"dataset": "cora"},
-        "metric": "valid_perf",
-        "report": "perf",
-        "assessor_budget": 200,
-    },  # no algorithm finds this table's optimum reliably
+    "nb201-embedded": {
+        "title": "NAS-Bench-201 CIFAR-10 (embedded AnalogNAS-Bench table, the make-run default)",
+        "name": "nasbench201",
+        "kw": {},
+        "metric": None,
+        "report": None,
+        "checkpoints": (50, 100, 200),
+    },
+    "nb101": {
+        "title": "NAS-Bench-101 20k sample (search valid_accuracy_108)",
+        "name": "nasbench101",
+        "kw": {"path": str(SHARED / "nb101_sample20k.csv")},
+        "needs": SHARED / "nb101_sample20k.csv",
+        "metric": "valid_accuracy_108",
+        "report": None,
+        "checkpoints": (50, 150, 300),
+    },
+    **{
+        ds: {
+            "title": _NBG.format(ds),
+            "name": "nasbench-graph",
+            "kw": {"dataset": ds},
+            "metric": "valid_perf",
+            "report": "perf",
+            "checkpoints": (50, 100, 200),
+            "assessor_budget": 200,  # the last checkpoint: no algorithm finds the optimum reliably
+        }
+        for ds in ("cora", "citeseer", "pubmed", "arxiv")
+    },
 }
+ALIASES = {"graph": "cora"}  # the name of the cora benchmark before issue 20
 _CACHE: dict = {}
 
 
@@ -71,6 +104,17 @@ def _bench(key: str):
         bench = datasets.load(spec["name"], metric=spec["metric"], **spec["kw"])
         _CACHE[key] = (bench, Domain(bench))
     return _CACHE[key]
+
+
+def _improvements(values: np.ndarray) -> list[list[float]]:
+    """``[query, best so far]`` at every query where the best rose (1-based queries)."""
+    out: list[list[float]] = []
+    best = -math.inf
+    for i, v in enumerate(values):
+        if math.isfinite(v) and v > best:
+            best = float(v)
+            out.append([i + 1, best])
+    return out
 
 
 def one_run(task: tuple) -> dict:
@@ -96,8 +140,8 @@ def one_run(task: tuple) -> dict:
         report_metrics=(report,) if report else (),
         device="cpu",
     )
-    curve = res.best_curve()
-    best_idx = [int(np.argmax(res.values[: min(n, res.n_queries)])) for n in CHECKPOINTS]
+    values = np.asarray(res.values, dtype=float)
+    imp = _improvements(values)
     return {
         "key": key,
         "algorithm": algo,
@@ -107,100 +151,20 @@ def one_run(task: tuple) -> dict:
         "n_queries": res.n_queries,
         "queries_to_optimum": res.queries_to_optimum,
         "optimum": res.optimum,
-        "best_after": [float(curve[min(n, res.n_queries) - 1]) for n in CHECKPOINTS],
-        "report_after": ([float(res.extra[report][i]) for i in best_idx] if report else None),
+        "improvements": imp,
+        # the report metric of the best-by-search-metric cell, at the same queries
+        "report_improvements": (
+            [[q, float(res.extra[report][int(q) - 1])] for q, _ in imp] if report else None
+        ),
         "time": time.perf_counter() - t0,
     }
 
 
-def _median(xs) -> float:
-    return float(np.median(np.asarray(xs, dtype=float)))
-
-
 def print_table(key: str, rows: list[dict], budgets: dict[str, int]) -> None:
+    """Print the table of benchmark ``key`` (see :func:`benchmarks._search_stats.print_table`)."""
     spec = BENCHMARKS[key]
-    opt = rows[0]["optimum"]
-    print(f"\n{spec['title']}: optimum {opt:.4f}, {len({r['seed'] for r in rows})} seeds")
-    head = [
-        "algorithm",
-        "budget",
-        "median q->opt",
-        "reached",
-        *[f"best @{n}" for n in CHECKPOINTS],
-        *([f"{spec['report']} of best @{n}" for n in CHECKPOINTS] if spec["report"] else []),
-        "s/run",
-    ]
-    lines = [head]
-    for algo in dict.fromkeys(r["algorithm"] for r in rows):
-        rs = [r for r in rows if r["algorithm"] == algo]
-        qto = [r["queries_to_optimum"] or math.inf for r in rs]
-        med = _median(qto)
-        cols = [[r["best_after"] for r in rs]] + (
-            [[r["report_after"] for r in rs]] if spec["report"] else []
-        )
-        lines.append(
-            [
-                algo,
-                str(budgets[algo]),
-                f"{med:.1f}" if math.isfinite(med) else f">{budgets[algo]}",
-                f"{sum(math.isfinite(q) for q in qto)}/{len(rs)}",
-                *[
-                    f"{_median([v[i] for v in vals]):.4f}"
-                    for vals in cols
-                    for i in range(len(CHECKPOINTS))
-                ],
-                f"{np.mean([r['time'] for r in rs]):.1f}",
-            ]
-        )
-    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
-    for i, row in enumerate(lines):
-        print(
-            "  ".join(
-                c.rjust(w) if j else c.ljust(w)
-                for j, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    meds = {
-        a: _median([r["queries_to_optimum"] or math.inf for r in rows if r["algorithm"] == a])
-        for a in dict.fromkeys(r["algorithm"] for r in rows)
-    }
-    if "assessor" in meds and "evolution" in meds:
-        a, e = meds["assessor"], meds["evolution"]
-        ratio = a / e if math.isfinite(a) and math.isfinite(e) else float("nan")
-        lo, hi = ratio_interval(rows)
-        print(
-            f"assessor / evolution median queries to optimum: {ratio:.2f} "
-            f"(95% bootstrap interval over seeds {lo:.2f}-{hi:.2f}; "
-            f"target for NB201: assessor <= 150 and ratio <= 0.25)"
-        )
-
-
-def ratio_interval(
-    rows: list[dict], n_boot: int = 2000, level: float = 0.95
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of median(assessor) / median(evolution) queries to optimum.
-
-    Seeds are resampled with replacement, the same seeds for both algorithms (paired: a seed
-    that is hard for one is often hard for the other). Runs that never reach the optimum count
-    as infinite, so the bounds may be ``inf`` or ``nan``.
-    """
-    q = {
-        a: {r["seed"]: (r["queries_to_optimum"] or math.inf) for r in rows if r["algorithm"] == a}
-        for a in ("assessor", "evolution")
-    }
-    seeds = sorted(set(q["assessor"]) & set(q["evolution"]))
-    if not seeds:
-        return float("nan"), float("nan")
-    a = np.array([q["assessor"][s] for s in seeds], dtype=float)
-    e = np.array([q["evolution"][s] for s in seeds], dtype=float)
-    idx = np.random.default_rng(0).integers(len(seeds), size=(n_boot, len(seeds)))
-    with np.errstate(invalid="ignore"):
-        ratios = np.median(a[idx], axis=1) / np.median(e[idx], axis=1)
-    tail = (1 - level) / 2
-    # inverted_cdf picks observed ratios instead of interpolating, so infinite ones stay inf
-    return tuple(float(x) for x in np.nanquantile(ratios, [tail, 1 - tail], method="inverted_cdf"))
+    heavy = [h for h in HEAVY if any(r["algorithm"] == h for r in rows)]
+    stats.print_table(spec["title"], rows, budgets, spec["checkpoints"], spec["report"], heavy)
 
 
 def timing(seed: int = 0, budget: int = 150) -> None:
@@ -224,19 +188,23 @@ def timing(seed: int = 0, budget: int = 150) -> None:
 def reprint(path: str) -> None:
     """Print the tables again from a ``--json`` file."""
     rows = json.loads(Path(path).read_text())
+    if rows and "improvements" not in rows[0]:
+        raise SystemExit(f"{path} was written before issue 20 (no 'improvements'); rerun it")
     for key in dict.fromkeys(r["key"] for r in rows):
         rs = [r for r in rows if r["key"] == key]
         budgets: dict[str, int] = {}
-        for r in rs:  # files without "budget": the longest run stands in for it
-            budgets[r["algorithm"]] = max(
-                budgets.get(r["algorithm"], 0), r.get("budget", r["n_queries"])
-            )
-        print_table(key, rs, budgets)
+        for r in rs:
+            budgets[r["algorithm"]] = max(budgets.get(r["algorithm"], 0), r["budget"])
+        print_table(ALIASES.get(key, key), rs, budgets)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--benchmarks", default="nb201,graph", help="comma list of nb201, graph")
+    p.add_argument(
+        "--benchmarks",
+        default=",".join(BENCHMARKS),
+        help=f"comma list of {', '.join(BENCHMARKS)} (default: all)",
+    )
     p.add_argument("--algorithms", default="random,evolution,local,assessor")
     p.add_argument("--seeds", type=int, default=20, help="how many seeds (default 20)")
     p.add_argument(
@@ -259,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel assessor runs"
     )
-    p.add_argument("--quick", action="store_true", help="5 seeds, NB201 only")
+    p.add_argument(
+        "--quick", action="store_true", help="5 seeds, the embedded NB201 table and cora only"
+    )
     p.add_argument("--json", default=None, help="also write all per-run numbers to this file")
     p.add_argument(
         "--resume",
@@ -323,12 +293,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and Path(args.json).exists():
         store = json.loads(Path(args.json).read_text())
         print(f"resuming: {len(store)} runs already in {args.json}", file=sys.stderr)
-    keys = ["nb201"] if args.quick else [k.strip() for k in args.benchmarks.split(",") if k.strip()]
+    if args.quick:
+        keys = ["nb201-embedded", "cora"]
+    else:
+        keys = [ALIASES.get(k.strip(), k.strip()) for k in args.benchmarks.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in BENCHMARKS]
+    if unknown:
+        print(f"--benchmarks: unknown {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}",
+              file=sys.stderr)
+        return 2
     seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
     algos = [a.strip() for a in args.algorithms.split(",") if a.strip()]
-    if "nb201" in keys and not (SHARED / "nb201_cifar10.csv").exists():
-        print(f"{SHARED / 'nb201_cifar10.csv'} is absent; skipping NB201", file=sys.stderr)
-        keys.remove("nb201")
+    for key in list(keys):
+        needs = BENCHMARKS[key].get("needs")
+        if needs is not None and not needs.exists():
+            print(f"{needs} is absent; skipping {key}", file=sys.stderr)
+            keys.remove(key)
     for key in keys:
         t0 = time.time()
         budgets = {
@@ -337,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.assessor_budget,
                     BENCHMARKS[key].get("assessor_budget", args.assessor_budget),
                 )
-                if a == "assessor"
+                if a in HEAVY
                 else args.budget
             )
             for a in algos
@@ -370,13 +350,13 @@ def _run_tasks(
     flight)."""
     have = {_task_key(r) for r in store}
     todo = [t for t in tasks if _key_of(t) not in have]
-    heavy = [t for t in todo if t[1] == "assessor"]
+    heavy = [t for t in todo if t[1] in HEAVY]
 
     def keep(r: dict, i: int | None = None) -> None:
         store.append(r)
         if i is not None:
             print(
-                f"  {key} assessor run {i}/{len(heavy)}: seed {r['seed']}, q->opt "
+                f"  {key} {r['algorithm']} run {i}/{len(heavy)}: seed {r['seed']}, q->opt "
                 f"{r['queries_to_optimum']} ({r['time']:.0f} s)",
                 file=sys.stderr,
                 flush=True,
@@ -385,7 +365,7 @@ def _run_tasks(
             _write_json(json_path, store)
 
     for t in todo:
-        if t[1] != "assessor":
+        if t[1] not in HEAVY:
             keep(one_run(t))
     if heavy and jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:

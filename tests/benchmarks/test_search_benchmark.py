@@ -8,6 +8,8 @@ import pytest
 
 from tests.benchmarks.conftest import load_script
 
+stats = load_script("_search_stats")
+
 
 @pytest.fixture()
 def bench_script(nb201_csv):
@@ -105,8 +107,8 @@ def test_assessor_params_reach_every_assessor_task_and_key_the_store(
             "n_queries": 5,
             "queries_to_optimum": None,
             "optimum": 94.3733,
-            "best_after": [90.0] * 3,
-            "report_after": None,
+            "improvements": [[1, 90.0]],
+            "report_improvements": None,
             "time": 0.0,
         }
 
@@ -159,27 +161,72 @@ def test_bad_assessor_param_value_exits_2_before_any_run(bench_script, capsys, m
     )
 
 
-def test_ratio_interval_brackets_the_ratio(bench_script):
+def test_paired_bootstrap_brackets_the_ratio():
     rng = np.random.default_rng(3)
-    rows = [
-        {"algorithm": "assessor", "seed": s, "queries_to_optimum": int(q)}
-        for s, q in enumerate(rng.integers(15, 45, size=20))
-    ]
-    rows += [
-        {"algorithm": "evolution", "seed": s, "queries_to_optimum": int(q)}
-        for s, q in enumerate(rng.integers(60, 140, size=20))
-    ]
-    med = lambda a: np.median([r["queries_to_optimum"] for r in rows if r["algorithm"] == a])  # noqa: E731
-    ratio = med("assessor") / med("evolution")
-    lo, hi = bench_script.ratio_interval(rows)
+    a = {s: float(q) for s, q in enumerate(rng.integers(15, 45, size=20))}
+    e = {s: float(q) for s, q in enumerate(rng.integers(60, 140, size=20))}
+    ratio = np.median(list(a.values())) / np.median(list(e.values()))
+    lo, hi = stats.paired_bootstrap(a, e)
     assert lo < ratio < hi
     assert 0.1 < lo and hi < 0.75  # the medians can only move within the data's ranges
 
 
-def test_ratio_interval_of_constant_runs_is_a_point_and_missed_optimum_is_inf(bench_script):
-    rows = [{"algorithm": "assessor", "seed": s, "queries_to_optimum": 10} for s in range(5)]
-    rows += [{"algorithm": "evolution", "seed": s, "queries_to_optimum": 40} for s in range(5)]
-    assert bench_script.ratio_interval(rows) == (0.25, 0.25)
-    for r in rows[:5]:
-        r["queries_to_optimum"] = None
-    assert bench_script.ratio_interval(rows) == (np.inf, np.inf)
+def test_paired_bootstrap_of_constant_runs_is_a_point_and_a_miss_is_inf():
+    a = {s: 10.0 for s in range(5)}
+    e = {s: 40.0 for s in range(5)}
+    assert stats.paired_bootstrap(a, e) == (0.25, 0.25)
+    assert stats.paired_bootstrap({s: np.inf for s in range(5)}, e) == (np.inf, np.inf)
+
+
+def _run(algo, seed, improvements):
+    return {"algorithm": algo, "seed": seed, "improvements": improvements}
+
+
+def test_headline_targets_evolutions_median_best_at_the_last_checkpoint():
+    # evolution's best at 100 queries: 0.5, 0.7, 0.9 over three seeds -> target 0.7
+    rows = [
+        _run("evolution", 0, [[1, 0.1], [30, 0.5], [150, 0.95]]),
+        _run("evolution", 1, [[1, 0.2], [80, 0.7]]),
+        _run("evolution", 2, [[5, 0.3], [60, 0.9]]),
+        _run("assessor", 0, [[1, 0.1], [10, 0.8]]),
+        _run("assessor", 1, [[1, 0.1], [20, 0.6], [40, 0.75]]),
+        _run("assessor", 2, [[1, 0.1]]),  # never reaches the target
+    ]
+    hl = stats.headline(rows, 100)
+    assert hl["target"] == 0.7
+    # queries to 0.7: evolution 150, 80, 60 -> median 80; assessor 10, 40, inf -> median 40
+    assert hl["evolution"] == 80 and hl["queries"] == 40 and hl["ratio"] == 0.5
+    assert stats.headline([r for r in rows if r["algorithm"] == "assessor"], 100) is None
+
+
+def test_best_at_and_queries_to_read_the_improvements():
+    run = _run("random", 0, [[2, 0.4], [7, 0.6], [30, 0.8]])
+    assert np.isnan(stats.best_at(run, 1))
+    assert stats.best_at(run, 7) == 0.6 and stats.best_at(run, 500) == 0.8
+    assert stats.queries_to(run, 0.6) == 7 and stats.queries_to(run, 0.81) == np.inf
+
+
+def test_benchmarks_without_shared_data_run_and_print_their_tables(tmp_path, capsys):
+    """Two tiny seeds on the embedded table and cora (no ../shared needed)."""
+    bench_script = load_script("search")
+    out = tmp_path / "runs.json"
+    args = ["--benchmarks", "nb201-embedded,graph", "--algorithms", "random,evolution",
+            "--seeds", "2", "--budget", "30", "--jobs", "1", "--json", str(out)]
+    assert bench_script.main(args) == 0
+    rows = json.loads(out.read_text())
+    assert {r["key"] for r in rows} == {"nb201-embedded", "cora"}
+    for r in rows:
+        qs = [q for q, _ in r["improvements"]]
+        assert qs == sorted(qs) and qs[-1] <= r["n_queries"] <= 30
+        vals = [v for _, v in r["improvements"]]
+        assert vals == sorted(vals)
+        if r["key"] == "cora":
+            assert len(r["report_improvements"]) == len(r["improvements"])
+    text = capsys.readouterr().out
+    assert "NAS-Bench-Graph cora" in text and "perf of best @200" in text
+    assert "NAS-Bench-201 CIFAR-10 (embedded" in text
+
+
+def test_unknown_benchmark_exits_2(capsys):
+    assert load_script("search").main(["--benchmarks", "nb999"]) == 2
+    assert "unknown nb999" in capsys.readouterr().err
