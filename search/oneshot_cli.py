@@ -127,6 +127,7 @@ def make_oneshot_config(args: argparse.Namespace) -> tuple[dict[str, Any], Any]:
         resolve_device(args.device)
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    _check_supernet(config)
     _check_data(config)
     bench = None
     if benchmark == "nasbench201":
@@ -190,6 +191,21 @@ def data_factory(data: str, data_args: dict[str, Any]) -> Callable[[int], Any]:
         return cls(**kw)
 
     return build
+
+
+def _check_supernet(config: dict[str, Any]) -> None:
+    """Build each algorithm's super-net once at width 1, so that an invalid shape (``--cells 2``
+    on the DARTS space has no reduction cell) stops here, before anything is written."""
+    from gnnpred.supernets import build_supernet
+
+    for algo in config["algorithms"]:
+        try:
+            build_supernet(config["benchmark"], algo, channels=1, cells=config["cells"],
+                           topology=config["topology"])
+        except ValueError as exc:
+            cells = "the default" if config["cells"] is None else config["cells"]
+            raise UsageError(f"--cells {cells} does not make a {config['benchmark']} super-net "
+                             f"for {algo}: {' '.join(str(exc).split())}") from None
 
 
 def _check_data(config: dict[str, Any]) -> None:

@@ -207,6 +207,8 @@ def test_resume_with_other_settings_is_refused(tmp_path, capsys):
     (["--algorithm", "darts", "--epochs", "0"], "--epochs"),
     (["--algorithm", "darts", "--channels", "two"], "--channels"),
     (["--algorithm", "entrannas", "--topology"], "--topology"),
+    (["--algorithm", "darts", "--benchmark", "darts", "--cells", "2"], "--cells 2"),
+    (["--algorithm", "entrannas", "--benchmark", "darts", "--cells", "1"], "--cells 1"),
     (["--algorithm", "darts", "--benchmark", "darts", "--topology"], "--topology"),
     (["--algorithm", "entrannas", "--budget", "5"], "--budget"),
     (["--algorithm", "entrannas", "--benchmark", "darts", "--path", "x.csv"], "--path"),
