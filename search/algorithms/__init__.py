@@ -14,11 +14,13 @@ from search.algorithms.base import ReplayMismatch, SearchAlgorithm
 from search.algorithms.evolution import RegularizedEvolution
 from search.algorithms.local import LocalSearch
 from search.algorithms.random_search import RandomSearch
+from search.algorithms.seminas import SemiNASSearch
 from search.algorithms.space_hints import SPACE_HINTS, SpaceHints, space_hints
 
 ALGORITHMS: dict[str, type[SearchAlgorithm]] = {
     cls.name: cls
-    for cls in (RandomSearch, RegularizedEvolution, LocalSearch, AssessorGuidedSearch)
+    for cls in (RandomSearch, RegularizedEvolution, LocalSearch, AssessorGuidedSearch,
+                SemiNASSearch)
 }
 
 
@@ -41,7 +43,7 @@ def get_algorithm(name: str, **params: Any) -> SearchAlgorithm:
     """Build a search algorithm by name: ``ALGORITHMS[name](**params)``.
 
     Args:
-        name: ``"random"``, ``"evolution"``, ``"local"`` or ``"assessor"``.
+        name: ``"random"``, ``"evolution"``, ``"local"``, ``"assessor"`` or ``"seminas"``.
         **params: The algorithm's hyper-parameters (see :func:`hyper_parameters`).
 
     Returns:
@@ -56,6 +58,7 @@ def get_algorithm(name: str, **params: Any) -> SearchAlgorithm:
 
 __all__ = [
     "ALGORITHMS", "get_algorithm", "hyper_parameters", "SearchAlgorithm", "ReplayMismatch",
-    "RandomSearch", "RegularizedEvolution", "LocalSearch", "AssessorGuidedSearch", "SPACE_HINTS",
+    "RandomSearch", "RegularizedEvolution", "LocalSearch", "AssessorGuidedSearch", "SemiNASSearch",
+    "SPACE_HINTS",
     "SpaceHints", "space_hints",
 ]
