@@ -1,5 +1,5 @@
-"""Search efficiency: random, evolution, local and assessor-guided search side by side, on every
-benchmark gnnpred ships or reads.
+"""Search efficiency: random, evolution, local, assessor-guided search and SemiNAS (``seminas``,
+not run unless ``--algorithms`` names it) side by side, on every benchmark gnnpred ships or reads.
 
 Benchmarks: ``nb201`` (NB201 CIFAR-10, ``../shared/data/nb201_cifar10.csv``), ``nb201-embedded``
 (the embedded table ``make run`` searches), ``nb101`` (the 20,001-cell NB101 sample
@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import _search_stats as stats  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-HEAVY = ("assessor",)  # model-based algorithms: their own budget (--assessor-budget), in parallel
+HEAVY = ("assessor", "seminas")  # model-based: their own budget (--assessor-budget), in parallel
 _NBG = "NAS-Bench-Graph {} (search valid_perf, report perf)"
 BENCHMARKS = {
     "nb201": {
