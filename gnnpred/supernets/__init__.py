@@ -12,10 +12,11 @@ Architecture Search", ICLR 2019, https://arxiv.org/abs/1806.09055 (first order).
 - :func:`oneshot_search`: alternating weight / architecture steps with Lightning on any image
   data module of :mod:`gnnpred.training`, per-epoch records, checkpoint and resume.
 
-Choices this package makes where the paper leaves room: every cell keeps its own operation
-weights (as in DARTS's super-net); a cell run as Engine or Transit uses the same modules. The
-Engine-cells are the first cell of each NAS-Bench-201 stage and the first normal and first
-reduction cell of a DARTS network (``engine_cells`` changes this). The sparse weights are a
+Choices this package makes where the paper leaves room: a Transit-cell runs the operation
+modules (the same parameters) of the Engine-cell of its type and width, and keeps its own where
+there is none (:func:`~gnnpred.supernets.cells.share_transit_ops`). The Engine-cells are the
+first cell of each NAS-Bench-201 stage and the first normal and first reduction cell of a DARTS
+network (``engine_cells`` changes this). The sparse weights are a
 capped-simplex projection (sparsemax per edge; per node a sum of 2, or a learned budget for
 topology search) of the parameters divided by a temperature annealed over the epochs.
 """

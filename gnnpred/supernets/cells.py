@@ -11,9 +11,11 @@ its super-net from two kinds of cells with the same operations:
   as the evaluation network would: no architecture gradient, a fraction of the memory and time.
 
 :class:`SearchCell` is both: its ``forward`` takes either weights (Engine) or ``None`` (Transit)
-and the operations to run on each edge. The cells of one super-net that share a cell type are
-separate modules (separate weights, as in DARTS's super-net); Engine and Transit runs of one cell
-use the same :class:`torch.nn.Module` instances.
+and the operations to run on each edge. :meth:`SearchCell.share_ops` makes a Transit-cell run the
+operation modules of an Engine-cell (the same :class:`torch.nn.Parameter` objects): the Transit
+positions then train exactly the operations the Engine-cell weighs, so the derived sub-graph the
+Transit-cells run is the one the architecture parameters were judged on. A module has one width,
+so only cells of the same type and width can share; the super-nets say which cells do.
 
 **Feature sharing** (EnTranNAS, Section 3): with ``share=True`` an operation applied to a node is
 one module whose output every later node reuses (key ``"<source>_<op>"``), instead of one module
@@ -32,7 +34,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["SearchCell", "cell_edges"]
+__all__ = ["SearchCell", "cell_edges", "share_transit_ops"]
 
 
 def cell_edges(n_inputs: int, n_nodes: int) -> tuple[tuple[int, int], ...]:
@@ -101,6 +103,24 @@ class SearchCell(nn.Module):
             raise KeyError(f"Operation {self.op_names[op]!r} has no module.")
         return self.ops[key]
 
+    def share_ops(self, engine: SearchCell) -> None:
+        """Run ``engine``'s operation modules instead of this cell's own (which are dropped).
+
+        Args:
+            engine: A cell of the same DAG, candidates, feature sharing and module shapes.
+
+        Raises:
+            ValueError: If ``engine`` differs in any of these.
+        """
+        same = (engine.edges == self.edges and engine.op_names == self.op_names
+                and engine._keys == self._keys)
+        shapes = {k: [tuple(p.shape) for p in m.parameters()] for k, m in self.ops.items()}
+        theirs = {k: [tuple(p.shape) for p in m.parameters()] for k, m in engine.ops.items()}
+        if not same or shapes != theirs:
+            raise ValueError("share_ops needs a cell with the same edges, candidate operations, "
+                             "feature sharing and module shapes (same type and width).")
+        self.ops = engine.ops
+
     def forward(
         self, states: Sequence[Tensor], weights: Tensor | None, active: Sequence[Sequence[int]]
     ) -> Tensor:
@@ -136,3 +156,33 @@ class SearchCell(nn.Module):
         if self.concat:
             return torch.cat(nodes[self.n_inputs:], dim=1)
         return nodes[-1]
+
+
+def share_transit_ops(
+    cells: Sequence[SearchCell], engine: Sequence[bool], groups: Sequence[object]
+) -> tuple[int | None, ...]:
+    """Make each Transit-cell run the operation modules of an Engine-cell of its group.
+
+    Args:
+        cells: The searchable cells in network order.
+        engine: Whether each cell is an Engine-cell.
+        groups: Each cell's type and width; only cells of one group can share modules.
+
+    Returns:
+        For each cell, the index of the Engine-cell whose modules it runs (its own index for an
+        Engine-cell; the nearest preceding Engine-cell of its group, else the nearest following
+        one, for a Transit-cell), or ``None`` for a Transit-cell whose group has no Engine-cell
+        (it keeps its own modules).
+    """
+    out: list[int | None] = []
+    for i, cell in enumerate(cells):
+        if engine[i]:
+            out.append(i)
+            continue
+        mates = [j for j in range(len(cells)) if engine[j] and groups[j] == groups[i]]
+        before = [j for j in mates if j < i]
+        j = before[-1] if before else (mates[0] if mates else None)
+        if j is not None:
+            cell.share_ops(cells[j])
+        out.append(j)
+    return tuple(out)

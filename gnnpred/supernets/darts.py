@@ -18,7 +18,12 @@ have their own architecture parameters.
   or a learned budget ``1 + (n - 1) * sigmoid(gamma)`` (``topology=True``, EnTranNAS-DST: a node
   keeps any number of inputs); the weight of an op on an edge is the product. Exact zeros: the
   derived cell is the support (its largest op per kept edge). The first normal and the first
-  reduction cell are Engine-cells, the others Transit-cells; feature sharing is on.
+  reduction cell are Engine-cells, the others Transit-cells; feature sharing is on. A
+  Transit-cell runs the operation modules (the same parameters) of the Engine-cell of its type
+  and width; with the default layout only the normal cells before the first reduction have
+  one, as DARTS doubles the width at each reduction and a module has one width, so the later
+  Transit-cells keep their own (``engine_cells`` with an Engine-cell per type and width makes
+  every Transit-cell share, at the Engine-cells' cost).
 
 Cost: a DARTS forward runs 7 ops on each of 14 edges in every cell; EnTranNAS runs the non-zero
 ones in 2 Engine-cells (on 5 source nodes with feature sharing) and 8 or so ops elsewhere.
@@ -36,7 +41,7 @@ from gnnpred.networks.darts_ops import PRIMITIVES, FactorizedReduce, ReLUConvBN,
 from gnnpred.spaces import get_space
 from gnnpred.spaces.darts import DARTSCell
 from gnnpred.supernets.base import SuperNet, check_algorithm, check_positive_int
-from gnnpred.supernets.cells import SearchCell, cell_edges
+from gnnpred.supernets.cells import SearchCell, cell_edges, share_transit_ops
 from gnnpred.supernets.mixing import capped_simplex, sparsemax, support
 
 __all__ = ["DARTSSuperNet"]
@@ -82,6 +87,10 @@ class DARTSSuperNet(SuperNet):
         engine_cells: Indices of the Engine-cells; ``None``: all for DARTS, the first normal
             and the first reduction cell for EnTranNAS.
         feature_sharing: ``None``: on for EnTranNAS, off for DARTS.
+
+    Attributes:
+        shares: For each cell, the index of the Engine-cell whose operation modules it runs
+            (``None``: no Engine-cell of its type and width, it keeps its own).
 
     Raises:
         ValueError: If an argument is invalid.
@@ -145,13 +154,16 @@ class DARTSSuperNet(SuperNet):
         c_pp, c_p, c = c_curr, c_curr, channels
         self.cells = nn.ModuleList()
         reduction_prev = False
+        groups = []
         for kind in self.kinds:
             reduction = kind == "reduce"
             c = 2 * c if reduction else c
             self.cells.append(_Cell(c_pp, c_p, c, reduction, reduction_prev, share))
+            groups.append((kind, c))
             reduction_prev = reduction
             c_pp, c_p = c_p, 4 * c
         self.classifier = nn.Linear(c_p, num_classes)
+        self.shares = share_transit_ops([cell.dag for cell in self.cells], self.engine, groups)
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return list(self._arch)

@@ -11,8 +11,10 @@ architecture parameters is shared by every cell, as in NAS-Bench-201's DARTS bas
   derivation by argmax per edge (``none`` included, as in the benchmark's DARTS runs).
 - EnTranNAS (https://arxiv.org/abs/2101.11342): sparsemax of ``alpha / temperature`` per edge
   (exact zeros), the first cell of each stage an Engine-cell and the others Transit-cells
-  running the derived cell, feature sharing. The derived op of an edge is its largest weight;
-  once every edge has one non-zero weight it is the only operation the Engine-cells compute.
+  running the derived cell with the operation modules of their stage's Engine-cell (shared
+  parameters: a stage has one width), feature sharing. The derived op of an edge is its largest
+  weight; once every edge has one non-zero weight it is the only operation the Engine-cells
+  compute.
 
 Cost: a DARTS forward runs 4 parameterised and non-trivial ops on each of 6 edges per cell;
 an EnTranNAS forward runs them in the Engine-cells only (on 3 source nodes with feature
@@ -31,7 +33,7 @@ from gnnpred.networks.nasbench201 import NB201_OPS, _make_op, skeleton
 from gnnpred.spaces import get_space
 from gnnpred.spaces.nasbench201 import NASBench201Cell
 from gnnpred.supernets.base import SuperNet, check_algorithm, check_positive_int
-from gnnpred.supernets.cells import SearchCell
+from gnnpred.supernets.cells import SearchCell, share_transit_ops
 from gnnpred.supernets.mixing import sparsemax, support
 
 __all__ = ["NB201SuperNet"]
@@ -62,6 +64,11 @@ class NB201SuperNet(SuperNet):
             ``None``: every cell for DARTS, the first cell of each stage for EnTranNAS.
         feature_sharing: One module per source node and op; ``None``: on for EnTranNAS, off for
             DARTS.
+
+    Attributes:
+        shares: For each searchable cell, the index of the Engine-cell whose operation modules
+            it runs (:func:`~gnnpred.supernets.cells.share_transit_ops`; ``None``: a Transit-cell
+            in a stage without an Engine-cell keeps its own).
 
     Raises:
         ValueError: If an argument is invalid, or DARTS is given Transit-cells.
@@ -104,6 +111,9 @@ class NB201SuperNet(SuperNet):
             lambda width: SearchCell(1, 3, NB201_OPS, _build(width), share=share, concat=False),
         )
         self.layers = nn.ModuleList(layers)
+        cells = self.searchable_cells()
+        self.shares = share_transit_ops(cells, self.engine,
+                                        [i // cells_per_stage for i in range(n_cells)])
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
         self.classifier = nn.Linear(c, num_classes)
 

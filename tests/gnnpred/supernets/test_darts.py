@@ -101,3 +101,15 @@ def test_transit_cell_computes_the_standalone_derived_cell():
             standalone.ops[n][k].load_state_dict(module.state_dict(), strict=False)
     s0, s1 = torch.randn(2, 8, 8, 8), torch.randn(2, 16, 4, 4)
     torch.testing.assert_close(cell(s0, s1, None, active), standalone(s0, s1), rtol=0, atol=0)
+
+
+def test_transit_cells_share_the_engine_cell_of_their_type_and_width():
+    net = DARTSSuperNet(channels=2, layers=6)  # N N R N R N: widths 2 2 4 4 8 8
+    assert net.shares == (0, 0, 2, None, None, None)  # later widths have no Engine-cell
+    conv = PRIMITIVES.index("sep_conv_3x3")
+    assert net.cells[1].dag.op_module(0, conv) is net.cells[0].dag.op_module(0, conv)
+    assert net.cells[3].dag.op_module(0, conv) is not net.cells[0].dag.op_module(0, conv)
+    every = DARTSSuperNet(channels=2, layers=6, engine_cells=[0, 2, 3, 4])
+    assert every.shares == (0, 0, 2, 3, 4, None)  # cell 5 is the only normal cell at 8
+    darts = DARTSSuperNet(algorithm="darts", channels=2, layers=6)
+    assert darts.shares == tuple(range(6))  # all Engine-cells, nothing shared

@@ -71,13 +71,35 @@ def test_transit_cell_computes_the_standalone_derived_cell():
            "avg_pool_3x3")
     _select(net, ops)
     assert net.derive().ops == ops
-    transit = net.searchable_cells()[1]
-    assert not net.engine[1]
+    engine, transit = net.searchable_cells()[:2]
+    assert net.engine[:2] == (True, False) and net.shares[1] == 0
     standalone = CellModule(ops, 4)
-    _copy_edges(transit, standalone, ops)
+    _copy_edges(engine, standalone, ops)  # the Engine-cell's weights, which the Transit runs
     x = torch.randn(2, 4, 8, 8)
     active = [[NB201_OPS.index(o)] for o in ops]
     torch.testing.assert_close(transit([x], None, active), standalone(x), rtol=0, atol=0)
+
+
+def test_transit_cells_run_the_parameters_of_their_stage_engine_cell():
+    net = _net("entrannas")
+    assert net.shares == (0, 0, 2, 2, 4, 4)  # two cells per stage, the first an Engine-cell
+    cells = net.searchable_cells()
+    conv = NB201_OPS.index("nor_conv_3x3")
+    engine_conv, transit_conv = cells[2].op_module(0, conv), cells[3].op_module(0, conv)
+    assert transit_conv is engine_conv
+    assert cells[1].op_module(0, conv) is not engine_conv  # another stage, another width
+    # a weight step through the Transit-cell alone moves the Engine-cell's parameters
+    before = [p.detach().clone() for p in cells[2].parameters()]
+    opt = torch.optim.SGD(cells[3].parameters(), lr=0.1)
+    cells[3]([torch.randn(2, 8, 4, 4)], None, [[conv]] * 6).square().mean().backward()
+    opt.step()
+    assert any(not torch.equal(a, b) for a, b in zip(before, cells[2].parameters(), strict=True))
+    # shared once: the super-net counts (and its optimiser steps) each parameter one time
+    own = NB201SuperNet(algorithm="entrannas", channels=4, cells_per_stage=2,
+                        engine_cells=range(6))
+    transit = sum(p.numel() for i in (1, 3, 5) for p in own.searchable_cells()[i].parameters())
+    assert sum(p.numel() for p in own.weight_parameters()) - sum(
+        p.numel() for p in net.weight_parameters()) == transit > 0
 
 
 def test_consistent_supernet_equals_the_derived_network_with_its_weights():
