@@ -1,25 +1,42 @@
-"""Predictor quality: the semi-supervised Assessor vs. the Assessor without unlabelled cells vs.
-XGBoost on the space's one-hot encoding, each also with zero-cost proxy features, on real
-benchmark tables.
+"""Predictor quality by label count: the semi-supervised Assessor against its supervised-only
+ablation, label propagation on its own kNN graph, and the strongest simple predictors (XGBoost /
+random forests on one-hot, zero-cost proxies and GRAF graph features), on the same splits.
 
-For every space, labelled-set size and seed: draw ``n`` labelled cells, fit, predict every remaining
-cell of the table, and record Kendall tau, Spearman rho and top-5% precision. Prints one table at
-the end (mean +- std over seeds) and the mean fit time of each method.
+For every space, labelled-set size and seed, ``size`` cells of the table are drawn as labels
+(``numpy.random.default_rng(1000 + seed).permutation``: nested across sizes), every method fits
+on them and predicts every other cell of the table, and Kendall tau, Spearman rho and top-5%
+precision are recorded. Prints one table per space (mean +- sample std over seeds, mean fit +
+predict seconds, '*' on the best Kendall of each size) and writes, under ``--out``:
 
-The ``-zc`` methods add the data-free proxies (synflow, params, flops; log-scaled) of every cell
-as features. They read the NB201 score cache that ``benchmarks/proxies.py`` writes (default: the
-user cache dir) and are skipped, with a message, for other spaces or when the cache is missing.
+- ``runs.jsonl``: one JSON line per (space, method, size, seed), appended (one ``write`` of a
+  whole line) as soon as it finishes, so a killed sweep loses at most the running fit;
+  ``--resume`` skips the ones already there;
+- ``summary.csv`` / ``summary.json``: the tables (one row per space, size and method).
 
-Examples::
+Spaces: see ``benchmarks/_predictor_data.py`` (NB101's unlabelled pool: ``--nb101-pool`` cells
+of the 423,624-cell enumeration, the 20k table's included). Methods: see
+``benchmarks/_predictor_methods.py``. The ``*-zc`` methods score every cell of the table with the
+data-free proxies once (NB201 about 25 min, NAS-Bench-Graph 20-30 min per dataset, NB101 about
+1.5 h on one core) and cache the scores in the user cache dir.
 
-    .venv/bin/python benchmarks/predictor.py --quick
-    .venv/bin/python benchmarks/predictor.py --spaces nb201 --sizes 20 50 100 200 500 --seeds 5
+Examples (from the repository root)::
+
+    nice -n 10 .venv/bin/python benchmarks/predictor.py --quick
+    nice -n 10 .venv/bin/python benchmarks/predictor.py --spaces nb201 nbg-cora \\
+        --sizes 10 20 50 100 --seeds 3 --out runs/predictor --resume
+    .venv/bin/python benchmarks/predictor.py --speed
+
+The full sweep (6 spaces, sizes 10-500, 5 seeds) takes hours on 2 cores: run it by hand.
+Tune on ``--first-seed 100`` and report seeds 0-4.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
+import json
+import os
 import sys
 import time
 from collections import defaultdict
@@ -29,148 +46,157 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
 
-from gnnpred import Assessor  # noqa: E402
+from benchmarks._predictor_data import NB101_POOL, SHARED, SPACES, load_table  # noqa: E402
+from benchmarks._predictor_methods import (  # noqa: E402
+    FIT_PREDICT,
+    METHODS,
+    Split,
+)
 from gnnpred.metrics import ranking_report  # noqa: E402
 
-SPACES = {
-    "nb201": ("NB201 CIFAR-10 (shared CSV)",
-              lambda ds: ds.load("nasbench201", path=SHARED / "nb201_cifar10.csv")),
-    "nb201-embedded": ("NB201 CIFAR-10 (AnalogNAS-Bench table)",
-                       lambda ds: ds.load("nasbench201")),
-    "nb101-1k": ("NB101 1k sample (JSON)",
-                 lambda ds: ds.load("nasbench101", path=SHARED / "nb101_graphs1k.json")),
-    "nb101-20k": ("NB101 20k sample (CSV)",
-                  lambda ds: ds.load("nasbench101", path=SHARED / "nb101_sample20k.csv")),
-    "nbg-cora": ("NAS-Bench-Graph cora valid_perf",
-                 lambda ds: ds.load("nasbench-graph", dataset="cora", metric="valid_perf")),
-}
-METHODS = ("assessor", "assessor-nounlab", "assessor-zc", "xgb-onehot", "xgb-zc")
-ZC_SPACES = ("nb201",)  # spaces with a proxy score cache written by benchmarks/proxies.py
+SIZES = (10, 20, 50, 100, 200, 500)
+DEFAULT_SPACES = ("nb201", "nb101", "nbg-cora", "nbg-citeseer", "nbg-pubmed", "nbg-arxiv")
+METRICS = ("kendall", "spearman", "top5")
 
 
-def zero_cost_features(space, archs: list):
-    """The cached data-free proxy features of ``archs`` (``None``, with a message, if
-    unavailable)."""
-    from benchmarks.proxies import default_cache
-    from gnnpred.proxies import DATA_FREE
-    from gnnpred.proxies.features import ProxyFeatures, load_scores
-
-    path = default_cache(0)
+def read_runs(path: Path) -> list[dict]:
+    """The results of ``runs.jsonl`` (a torn last line, from a crash mid-write, is skipped)."""
     if not path.exists():
-        print(f"[skip] zero-cost methods: no proxy cache at {path}; run benchmarks/proxies.py "
-              "first", flush=True)
-        return None
-    cached = set(load_scores(path)["keys"])
-    missing = len({str(space.hash(a)) for a in archs} - cached)
-    if missing:
-        print(f"[skip] zero-cost methods: {path} lacks {missing} cells of the table; rerun "
-              "benchmarks/proxies.py to complete it", flush=True)
-        return None
-    return ProxyFeatures.load(path, space, names=DATA_FREE)
-
-
-def fit_predict(method: str, space, train, y_train, test, seed: int, quick: bool,
-                zc=None) -> np.ndarray:
-    """Fit one method on the labelled cells and predict the test cells.
-
-    ``zc`` is the zero-cost feature callable used by the ``-zc`` methods.
-    """
-    if method.startswith("xgb"):
-        from xgboost import XGBRegressor
-
-        def enc(archs):
-            x = space.encode(archs)
-            return np.concatenate([x, zc(archs)], 1) if method == "xgb-zc" else x
-
-        model = XGBRegressor(n_estimators=400, max_depth=6, learning_rate=0.05, subsample=0.8,
-                             colsample_bytree=0.8, random_state=seed, n_jobs=1, verbosity=0)
-        model.fit(enc(train), y_train)
-        return model.predict(enc(test))
-    kw = {"pretrain_steps": 300, "n_heads": 2} if quick else {}
-    if method == "assessor-zc":
-        kw["extra_features"] = zc
-    unlabeled = 0 if method == "assessor-nounlab" else None
-    a = Assessor(space, random_state=seed, **kw).fit(train, y_train, unlabeled=unlabeled)
-    return a.predict(test)
-
-
-def run(spaces, sizes, seeds, methods, quick) -> dict:
-    import datasets as ds
-
-    results = defaultdict(list)  # (space, n, method) -> [(kendall, spearman, top5, seconds)]
-    for key in spaces:
-        label, loader = SPACES[key]
+        return []
+    runs = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
         try:
-            bench = loader(ds)
+            runs.append(json.loads(line))
+        except json.JSONDecodeError:
+            print(f"[warn] {path}:{n} is not a complete JSON line; ignored", flush=True)
+    return runs
+
+
+def append_run(path: Path, run: dict) -> None:
+    """Append one result as one line with a single ``write`` (whole or not at all)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(run) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def run_sweep(args, runs_path: Path, done: set) -> None:
+    """Run every missing (space, method, size, seed), appending each result as it finishes."""
+    for key in args.spaces:
+        try:
+            table = load_table(key, args.nb101_pool)
         except (FileNotFoundError, ValueError, ImportError) as exc:
-            print(f"[skip] {label}: {exc}", flush=True)
+            print(f"[skip] {key}: {exc}", flush=True)
             continue
-        archs, values = bench.archs(), bench.values()
-        print(f"== {label}: {len(archs)} cells, metric {bench.metric}", flush=True)
-        todo, zc = list(methods), None
-        if any(m.endswith("-zc") for m in todo):
-            zc = zero_cost_features(bench.space, archs) if key in ZC_SPACES else None
-            if zc is None:
-                if key not in ZC_SPACES:
-                    print(f"[skip] zero-cost methods: no proxy cache for {key}", flush=True)
-                todo = [m for m in todo if not m.endswith("-zc")]
-        for n in sizes:
-            if n >= len(archs) - 10:
-                print(f"[skip] n={n}: the table has only {len(archs)} cells", flush=True)
+        config = config_of(args, key)
+        print(f"== {table.description}: {len(table.archs)} cells, pool {len(table.pool)}",
+              flush=True)
+        for size in args.sizes:
+            if size >= len(table.archs) - 10:
+                print(f"[skip] size {size}: the table has only {len(table.archs)} cells")
                 continue
-            for seed in range(seeds):
-                perm = np.random.default_rng(1000 + seed).permutation(len(archs))
-                tr, te = perm[:n], perm[n:]
-                train, test = [archs[i] for i in tr], [archs[i] for i in te]
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                todo = [m for m in args.methods if (key, m, size, seed) not in done]
+                if not todo:
+                    continue
+                perm = np.random.default_rng(1000 + seed).permutation(len(table.archs))
+                split = Split(table, perm[:size], perm[size:], seed, args.quick, args.zc_jobs)
                 for method in todo:
+                    had_graph = split.graph_seconds
                     t0 = time.perf_counter()
-                    pred = fit_predict(method, bench.space, train, values[tr], test, seed,
-                                       quick, zc)
+                    pred = FIT_PREDICT[method](split)
                     dt = time.perf_counter() - t0
-                    r = ranking_report(values[te], pred, top=0.05)
-                    row = (r["kendall"], r["spearman"], r["top_precision"], dt)
-                    results[(key, n, method)].append(row)
-                    print(f"  {key} n={n:<4d} seed={seed} {method:<17s} "
-                          f"kendall={r['kendall']:.3f} spearman={r['spearman']:.3f} "
-                          f"top5%={r['top_precision']:.3f} ({dt:.1f}s)", flush=True)
-    return results
+                    if method in ("labelprop", "labelspread") and had_graph:
+                        dt += had_graph  # the shared graph fit counts for both
+                    r = ranking_report(table.values[split.test], pred, top=0.05)
+                    run = {"space": key, "method": method, "size": size, "seed": seed,
+                           "kendall": r["kendall"], "spearman": r["spearman"],
+                           "top5": r["top_precision"], "seconds": round(dt, 2),
+                           "n_test": len(split.test), "config": config}
+                    append_run(runs_path, run)
+                    done.add((key, method, size, seed))
+                    print(f"  {key} n={size:<4d} seed={seed} {method:<14s} "
+                          f"kendall={run['kendall']:.3f} spearman={run['spearman']:.3f} "
+                          f"top5%={run['top5']:.3f} ({dt:.1f}s)", flush=True)
 
 
-def print_table(results: dict) -> None:
-    """One row per (space, n, method): mean +- std over seeds."""
-    print()
-    head = (f"{'space':<15s} {'n':>4s} {'method':<17s} {'kendall':>13s} {'spearman':>13s} "
-            f"{'top5%':>13s} {'time(s)':>8s} seeds")
-    print(head)
-    print("-" * len(head))
-    order = sorted(results.items(), key=lambda kv: (kv[0][0], kv[0][1], METHODS.index(kv[0][2])))
-    for (key, n, method), rows in order:
-        a = np.asarray(rows)
-        cells = " ".join(f"{m:6.3f}+-{s:5.3f}"
-                         for m, s in zip(a[:, :3].mean(0), a[:, :3].std(0), strict=True))
-        print(f"{key:<15s} {n:>4d} {method:<17s} {cells} {a[:, 3].mean():8.1f} {len(a)}")
+def config_of(args, key: str) -> dict:
+    """What, beyond the key, changes a result: runs of another config are not reused."""
+    config = {"quick": bool(args.quick)}
+    if key == "nb101":
+        config["nb101_pool"] = args.nb101_pool
+    return config
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """One row per (space, size, method): mean and sample std of each metric over seeds."""
+    groups = defaultdict(list)
+    for r in runs:
+        groups[(r["space"], r["size"], r["method"])].append(r)
+    rows = []
+    for (space, size, method), rs in groups.items():
+        row = {"space": space, "size": size, "method": method, "seeds": len(rs)}
+        for m in (*METRICS, "seconds"):
+            v = np.array([r[m] for r in rs], dtype=float)
+            row[f"{m}_mean"] = float(v.mean())
+            row[f"{m}_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+        rows.append(row)
+    order = {m: i for i, m in enumerate(METHODS)}
+    rows.sort(key=lambda r: (r["space"], r["size"], order.get(r["method"], 99)))
+    return rows
+
+
+def print_tables(rows: list[dict]) -> None:
+    """One table per space: mean +- std over seeds; '*' marks the best Kendall of each size."""
+    best = defaultdict(float)
+    for r in rows:
+        best[(r["space"], r["size"])] = max(best[(r["space"], r["size"])], r["kendall_mean"])
+    for space in dict.fromkeys(r["space"] for r in rows):
+        print(f"\n{space} ({SPACES[space][0]})")
+        head = (f"{'n':>4s}  {'method':<14s} {'kendall':>15s} {'spearman':>15s} "
+                f"{'top5%':>15s} {'seconds':>8s} seeds")
+        print(head)
+        print("-" * len(head))
+        for r in (r for r in rows if r["space"] == space):
+            mark = "*" if r["kendall_mean"] == best[(space, r["size"])] else " "
+            cells = " ".join(f"{r[m + '_mean']:7.3f}+-{r[m + '_std']:.3f}" for m in METRICS)
+            print(f"{r['size']:>4d}  {r['method']:<14s}{mark}{cells} "
+                  f"{r['seconds_mean']:8.1f} {r['seeds']:>5d}")
+
+
+def write_summary(rows: list[dict], out: Path) -> None:
+    """``summary.json`` and ``summary.csv`` (written whole, then renamed into place)."""
+    for name, write in (("summary.json", lambda f: json.dump(rows, f, indent=1)),
+                        ("summary.csv", lambda f: _csv(rows, f))):
+        tmp = out / f".{name}.tmp"
+        with open(tmp, "w", newline="") as f:
+            write(f)
+        os.replace(tmp, out / name)
+
+
+def _csv(rows: list[dict], f) -> None:
+    if rows:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
 
 
 def speed(seed: int = 0) -> None:
-    """Print the two timing targets: fit on NB201 (100 labelled + the whole space as unlabelled
-    pool) and predict 100,000 NB101 cells with an assessor fitted on the 1k JSON sample."""
+    """The fit / predict time targets: NB201 with 100 labels and the whole space as pool, and
+    predicting 100,000 NB101 cells with an assessor fitted on the 1k JSON sample."""
     import datasets as ds
+    from gnnpred import Assessor
 
     bench = ds.load("nasbench201", path=SHARED / "nb201_cifar10.csv")
     archs, values = bench.archs(), bench.values()
     idx = np.random.default_rng(seed).permutation(len(archs))[:100]
     t0 = time.perf_counter()
     a = Assessor("nasbench201", random_state=seed).fit([archs[i] for i in idx], values[idx])
-    print(f"NB201 fit, 100 labelled + {len(a.pool_)} pool cells (whole space, canonical): "
-          f"{time.perf_counter() - t0:.1f}s (target < 120s)", flush=True)
-    t0 = time.perf_counter()
-    a.set_params(warm_start=True).fit([archs[i] for i in idx[:90]], values[idx[:90]])
-    print(f"NB201 warm-start refit: {time.perf_counter() - t0:.1f}s", flush=True)
-    t0 = time.perf_counter()
-    a.predict(archs)
-    print(f"NB201 predict all 15,625 cells: {time.perf_counter() - t0:.2f}s", flush=True)
+    print(f"NB201 fit, 100 labelled + {len(a.pool_)} pool cells: "
+          f"{time.perf_counter() - t0:.1f}s (target < 60s)", flush=True)
     b101 = ds.load("nasbench101", path=SHARED / "nb101_graphs1k.json")
     a101 = Assessor(b101.space, random_state=seed).fit(b101.archs()[:100], b101.values()[:100])
     cells = b101.space.sample_many(100_000, np.random.default_rng(seed))
@@ -180,36 +206,72 @@ def speed(seed: int = 0) -> None:
           "(target < 20s)", flush=True)
 
 
-def main(argv=None) -> None:
+def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--spaces", nargs="+", default=["nb201", "nb101-1k", "nbg-cora"],
-                   choices=sorted(SPACES))
-    p.add_argument("--sizes", nargs="+", type=int, default=[20, 50, 100, 200, 500])
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--spaces", nargs="+", default=list(DEFAULT_SPACES), choices=sorted(SPACES))
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="first seed (tune on >= 100, report 0-4)")
+    p.add_argument("--nb101-pool", type=int, default=NB101_POOL,
+                   help="NB101 unlabelled pool size, the 20k table included (default %(default)s)")
+    p.add_argument("--zc-jobs", type=int, default=1,
+                   help="worker processes when proxy scores must be computed")
+    p.add_argument("--out", type=Path, default=Path("runs/predictor"),
+                   help="folder of runs.jsonl and the summaries (default %(default)s)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep --out's results and run only the missing ones")
     p.add_argument("--quick", action="store_true",
-                   help="sizes 20 100, 2 seeds, NB201 only unless --spaces is given, "
-                        "lighter assessor")
-    p.add_argument("--speed", action="store_true", help="only print the fit/predict timing figures")
+                   help="a smoke test: nb201, sizes 10 50, 2 seeds, a lighter assessor "
+                        "(explicit --spaces/--sizes/--seeds win)")
+    p.add_argument("--speed", action="store_true", help="only print the fit/predict timings")
     args = p.parse_args(argv)
+    given = set(argv if argv is not None else sys.argv[1:])
+    if args.quick:
+        if "--spaces" not in given:
+            args.spaces = ["nb201"]
+        if "--sizes" not in given:
+            args.sizes = [10, 50]
+        if "--seeds" not in given:
+            args.seeds = 2
+    if args.seeds < 1 or args.first_seed < 0 or min(args.sizes) < 2 or args.zc_jobs < 1:
+        p.error("--seeds and --zc-jobs must be >= 1, --first-seed >= 0 and every size >= 2")
     if any(m.startswith("xgb") for m in args.methods) and not importlib.util.find_spec("xgboost"):
-        p.error("the xgb-* methods need XGBoost, which is in the 'bench' extra: "
+        p.error("the xgb-* methods need XGBoost, in the 'bench' extra: "
                 "pip install -e '.[bench]' (or pass --methods without them)")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
     if args.speed:
         speed()
-        return
-    if args.quick:
-        if "--sizes" not in (argv or sys.argv):
-            args.sizes = [20, 100]
-        if "--seeds" not in (argv or sys.argv):
-            args.seeds = 2
-        if "--spaces" not in (argv or sys.argv):
-            args.spaces = ["nb201"]
+        return 0
+    runs_path = args.out / "runs.jsonl"
+    if runs_path.exists() and runs_path.stat().st_size and not args.resume:
+        print(f"{runs_path} holds results: pass --resume to continue that sweep, or another "
+              "--out.", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = read_runs(runs_path)
+    for r in runs:
+        if r.get("config") != config_of(args, r["space"]):
+            print(f"{runs_path} holds a run of another configuration ({r.get('config')}, "
+                  f"this one: {config_of(args, r['space'])}); use another --out.",
+                  file=sys.stderr)
+            return 2
+    done = {(r["space"], r["method"], r["size"], r["seed"]) for r in runs}
+    if done:
+        print(f"resuming: {len(done)} results in {runs_path}", flush=True)
     t0 = time.perf_counter()
-    results = run(args.spaces, args.sizes, args.seeds, args.methods, args.quick)
-    print_table(results)
-    print(f"\ntotal {time.perf_counter() - t0:.0f}s")
+    run_sweep(args, runs_path, done)
+    rows = summarise(read_runs(runs_path))
+    print_tables(rows)
+    write_summary(rows, args.out)
+    print(f"\ntotal {time.perf_counter() - t0:.0f}s; results in {args.out}/")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
