@@ -118,6 +118,16 @@ def zc_cache_path(key: str) -> Path:
     return folder / f"predictor_{key}_proxies_seed0.npz"
 
 
+def zc_cached(table: Table) -> bool:
+    """Whether ``table.zc_cache`` holds the proxy scores of every cell of the table."""
+    from gnnpred.proxies.features import load_scores
+
+    if not table.zc_cache.exists():
+        return False
+    keys = set(load_scores(table.zc_cache)["keys"])
+    return all(str(table.space.hash(a)) in keys for a in table.archs)
+
+
 def score_table(table: Table, n_jobs: int = 1, chunk: int = 500) -> np.ndarray:
     """Raw data-free proxy scores ``[len(archs), 3]`` of every cell of the table, computing and
     caching (after each chunk) the ones missing from ``table.zc_cache``."""

@@ -47,10 +47,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._predictor_data import NB101_POOL, SHARED, SPACES, load_table  # noqa: E402
+from benchmarks._predictor_data import (  # noqa: E402
+    NB101_POOL,
+    SHARED,
+    SPACES,
+    load_table,
+    zc_cached,
+)
 from benchmarks._predictor_methods import (  # noqa: E402
     FIT_PREDICT,
     METHODS,
+    ZC_METHODS,
     Split,
 )
 from gnnpred.metrics import ranking_report  # noqa: E402
@@ -60,16 +67,24 @@ DEFAULT_SPACES = ("nb201", "nb101", "nbg-cora", "nbg-citeseer", "nbg-pubmed", "n
 METRICS = ("kendall", "spearman", "top5")
 
 
-def read_runs(path: Path) -> list[dict]:
-    """The results of ``runs.jsonl`` (a torn last line, from a crash mid-write, is skipped)."""
+def read_runs(path: Path, repair: bool = False) -> list[dict]:
+    """The results of ``runs.jsonl``. A line that is not a whole JSON object (a write torn by a
+    crash) is skipped with a warning and, with ``repair``, dropped from the file (rewritten
+    atomically) so that the next append starts on a line of its own."""
     if not path.exists():
         return []
-    runs = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    text = path.read_text()
+    runs, bad = [], 0
+    for n, line in enumerate(text.splitlines(), 1):
         try:
             runs.append(json.loads(line))
         except json.JSONDecodeError:
+            bad += 1
             print(f"[warn] {path}:{n} is not a complete JSON line; ignored", flush=True)
+    if repair and (bad or (text and not text.endswith("\n"))):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in runs))
+        os.replace(tmp, path)
     return runs
 
 
@@ -92,6 +107,11 @@ def run_sweep(args, runs_path: Path, done: set) -> None:
             print(f"[skip] {key}: {exc}", flush=True)
             continue
         config = config_of(args, key)
+        methods = list(args.methods)
+        if args.zc_cached_only and any(m in ZC_METHODS for m in methods) and not zc_cached(table):
+            print(f"[skip] {key}: the zero-cost methods (no complete proxy cache at "
+                  f"{table.zc_cache})", flush=True)
+            methods = [m for m in methods if m not in ZC_METHODS]
         print(f"== {table.description}: {len(table.archs)} cells, pool {len(table.pool)}",
               flush=True)
         for size in args.sizes:
@@ -99,7 +119,7 @@ def run_sweep(args, runs_path: Path, done: set) -> None:
                 print(f"[skip] size {size}: the table has only {len(table.archs)} cells")
                 continue
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                todo = [m for m in args.methods if (key, m, size, seed) not in done]
+                todo = [m for m in methods if (key, m, size, seed) not in done]
                 if not todo:
                     continue
                 perm = np.random.default_rng(1000 + seed).permutation(len(table.archs))
@@ -218,6 +238,9 @@ def parse(argv=None) -> argparse.Namespace:
                    help="NB101 unlabelled pool size, the 20k table included (default %(default)s)")
     p.add_argument("--zc-jobs", type=int, default=1,
                    help="worker processes when proxy scores must be computed")
+    p.add_argument("--zc-cached-only", action="store_true",
+                   help="skip the *-zc methods on tables whose proxy scores are not all cached "
+                        "yet, instead of computing them first (hours on NB101)")
     p.add_argument("--out", type=Path, default=Path("runs/predictor"),
                    help="folder of runs.jsonl and the summaries (default %(default)s)")
     p.add_argument("--resume", action="store_true",
@@ -254,7 +277,7 @@ def main(argv=None) -> int:
               "--out.", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    runs = read_runs(runs_path)
+    runs = read_runs(runs_path, repair=True)
     for r in runs:
         if r.get("config") != config_of(args, r["space"]):
             print(f"{runs_path} holds a run of another configuration ({r.get('config')}, "
