@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from gnnpred.spaces._nb101_batch import NB101BatchOps
 from gnnpred.spaces._nb101_enum import NUM_CELLS, NB101Table, load_table
 from gnnpred.spaces._nb101_graph import (
     HIDDEN_OPS,
@@ -39,7 +40,7 @@ from gnnpred.spaces._nb101_graph import (
     size_problem,
 )
 from gnnpred.spaces._nb101_tensors import cells_to_batch, edge_list, encode_cells, problem
-from gnnpred.spaces.base import SearchSpace, one_hot, register_space
+from gnnpred.spaces.base import one_hot, register_space
 
 __all__ = ["NASBench101Cell", "NASBench101Space", "HIDDEN_OPS", "OP_VOCAB"]
 
@@ -96,7 +97,7 @@ def _table_cell(table: NB101Table, row: int) -> NASBench101Cell:
 
 
 @register_space("nasbench101")
-class NASBench101Space(SearchSpace):
+class NASBench101Space(NB101BatchOps):
     """The NAS-Bench-101 cell space (423,624 unique cells).
 
     Graph form (:meth:`to_graph`): the cell itself, one node per vertex (one-hot op over
@@ -139,6 +140,15 @@ class NASBench101Space(SearchSpace):
             cell = self._try(mat, ops)
             if cell is not None:
                 return cell
+
+    def sample_many(self, n: int, rng: np.random.Generator) -> list[NASBench101Cell]:
+        """``n`` cells drawn as :meth:`sample` draws one (with replacement), in tensor batches
+        on the CPU (:meth:`sample_batch` keeps them as tensors).
+
+        Raises:
+            ValueError: If ``n`` is not a non-negative int.
+        """
+        return self.sample_batch(n, rng, device="cpu").cells()
 
     def sample_unique(self, n: int, rng: np.random.Generator) -> list[NASBench101Cell]:
         """Draw ``n`` distinct cells uniformly from the 423,624 unique ones (their canonical

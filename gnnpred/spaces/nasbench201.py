@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from gnnpred.spaces._nb201_batch import NB201BatchOps
 from gnnpred.spaces.base import (
-    SearchSpace,
     fixed_structure_batch,
     one_hot,
     register_space,
@@ -118,7 +118,7 @@ def _param_table() -> tuple[np.ndarray, int]:
 
 
 @register_space("nasbench201")
-class NASBench201Space(SearchSpace):
+class NASBench201Space(NB201BatchOps):
     """The NAS-Bench-201 cell space (15,625 cells).
 
     Graph form (:meth:`to_graph`): the arch2vec-style "operations on nodes" DAG with 8 nodes:
