@@ -16,15 +16,17 @@ Choices this package makes where the paper leaves room: a Transit-cell runs the 
 modules (the same parameters) of the Engine-cell of its type and width, and keeps its own where
 there is none (:func:`~gnnpred.supernets.cells.share_transit_ops`). The Engine-cells are the
 first cell of each NAS-Bench-201 stage and the first normal and first reduction cell of a DARTS
-network (``engine_cells`` changes this). The sparse weights are a
-capped-simplex projection (sparsemax per edge; per node a sum of 2, or a learned budget for
-topology search) of the parameters divided by a temperature annealed over the epochs.
+network (``engine_cells`` changes this). The sparse weights are the paper's EnTranNAS-DST
+thresholds (:func:`node_threshold`) on NAS-Bench-201 and the DARTS space with topology search;
+on the standard DARTS space, whose nodes keep exactly two inputs and which the paper derives
+with the top-2 rule, they are a capped-simplex projection (sparsemax per edge, a sum of 2 per
+node). The temperature dividing the parameters is annealed over the epochs.
 """
 
 from gnnpred.supernets.base import ALGORITHMS, SuperNet
 from gnnpred.supernets.cells import SearchCell
 from gnnpred.supernets.darts import DARTSSuperNet
-from gnnpred.supernets.mixing import capped_simplex, sparsemax
+from gnnpred.supernets.mixing import capped_simplex, node_threshold, sparsemax
 from gnnpred.supernets.module import OneShotModule
 from gnnpred.supernets.nasbench201 import NB201SuperNet
 from gnnpred.supernets.search import OneShotResult, build_supernet, oneshot_search
@@ -39,6 +41,7 @@ __all__ = [
     "SuperNet",
     "build_supernet",
     "capped_simplex",
+    "node_threshold",
     "oneshot_search",
     "sparsemax",
 ]

@@ -12,12 +12,18 @@ have their own architecture parameters.
 
 - DARTS: ``softmax`` over the 8 ops of each edge; every cell an Engine-cell; the derived node
   keeps its two edges with the strongest non-``none`` op, each with that op.
-- EnTranNAS (Yang, You et al., CVPR 2021, https://arxiv.org/abs/2101.11342): an edge's op
-  weights are sparsemax of ``alpha / temperature`` over the 7 non-``none`` ops, a node's edge
-  weights the capped-simplex projection of ``beta / temperature`` with sum 2 (the standard space)
-  or a learned budget ``1 + (n - 1) * sigmoid(gamma)`` (``topology=True``, EnTranNAS-DST: a node
-  keeps any number of inputs); the weight of an op on an edge is the product. Exact zeros: the
-  derived cell is the support (its largest op per kept edge). The first normal and the first
+- EnTranNAS-DST (Yang, You et al., CVPR 2021, https://arxiv.org/abs/2101.11342;
+  ``topology=True``): the paper's thresholded weights
+  (:func:`~gnnpred.supernets.mixing.node_threshold`): ``softmax(alpha / temperature)`` over the
+  7 non-``none`` ops of an edge, a learned threshold ``sigmoid(beta)`` per node, so a node keeps
+  any number of inputs (``none`` is the absent edge, not a candidate).
+- EnTranNAS on the standard space (exactly two inputs per node): the paper derives these cells
+  with the top-2 rule; to keep exact zeros there (issue 18), an edge's op weights are sparsemax
+  of ``alpha / temperature`` over the 7 non-``none`` ops and a node's edge weights the
+  capped-simplex projection of ``beta / temperature`` with sum 2; the weight of an op on an edge
+  is the product (a top-2 rule is used only while a node's support is not two edges).
+- Both EnTranNAS variants: exact zeros, the derived cell is the support (its largest op per
+  kept edge). The first normal and the first
   reduction cell are Engine-cells, the others Transit-cells; feature sharing is on. A
   Transit-cell runs the operation modules (the same parameters) of the Engine-cell of its type
   and width; with the default layout only the normal cells before the first reduction have
@@ -42,7 +48,7 @@ from gnnpred.spaces import get_space
 from gnnpred.spaces.darts import DARTSCell
 from gnnpred.supernets.base import SuperNet, check_algorithm, check_positive_int
 from gnnpred.supernets.cells import SearchCell, cell_edges, share_transit_ops
-from gnnpred.supernets.mixing import capped_simplex, sparsemax, support
+from gnnpred.supernets.mixing import capped_simplex, node_threshold, sparsemax, support
 
 __all__ = ["DARTSSuperNet"]
 
@@ -139,15 +145,13 @@ class DARTSSuperNet(SuperNet):
         self.alpha_reduce = nn.Parameter(1e-3 * torch.randn(len(_EDGES), n_ops))
         self._arch = [self.alpha_normal, self.alpha_reduce]
         if algorithm == "entrannas":
-            self.beta_normal = nn.Parameter(1e-3 * torch.randn(len(_EDGES)))
-            self.beta_reduce = nn.Parameter(1e-3 * torch.randn(len(_EDGES)))
+            # DST: one threshold per node, starting at 0.5 (every candidate mixes at first);
+            # standard space: one score per edge for the sum-2 projection
+            shape = (len(_INTO),) if self.topology else (len(_EDGES),)
+            scale = 0.0 if self.topology else 1e-3
+            self.beta_normal = nn.Parameter(scale * torch.randn(shape))
+            self.beta_reduce = nn.Parameter(scale * torch.randn(shape))
             self._arch += [self.beta_normal, self.beta_reduce]
-            if self.topology:  # budgets start at the standard space's two inputs
-                n_in = torch.tensor([2.0, 3.0, 4.0, 5.0])
-                start = torch.logit(1.0 / (n_in - 1)).clamp(-6.0, 6.0)
-                self.gamma_normal = nn.Parameter(start.clone())
-                self.gamma_reduce = nn.Parameter(start.clone())
-                self._arch += [self.gamma_normal, self.gamma_reduce]
         c_curr = 3 * channels
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(c_curr))
@@ -169,15 +173,12 @@ class DARTSSuperNet(SuperNet):
         return list(self._arch)
 
     def _edge_weights(self, kind: str) -> Tensor:
+        """Standard space: each node's edge weights, projected to sum 2."""
         beta = getattr(self, f"beta_{kind}") / self.temperature
         out = torch.zeros_like(beta)
-        for n, into in enumerate(_INTO):
-            if self.topology:
-                budget = 1.0 + (len(into) - 1) * torch.sigmoid(getattr(self, f"gamma_{kind}")[n])
-            else:
-                budget = torch.tensor(2.0, device=beta.device)
+        for into in _INTO:
             index = torch.tensor(into, device=beta.device)
-            out = out.index_put((index,), capped_simplex(beta[index], budget))
+            out = out.index_put((index,), capped_simplex(beta[index], 2.0))
         return out
 
     def mixing_weights(self) -> dict[str, Tensor]:
@@ -188,9 +189,13 @@ class DARTSSuperNet(SuperNet):
             if self.algorithm == "darts":
                 out[kind] = F.softmax(alpha, dim=-1)
                 continue
-            ops = sparsemax(alpha[:, 1:] / self.temperature)  # "none" is an absent edge instead
-            ops = torch.cat([torch.zeros_like(ops[:, :1]), ops], dim=1)
-            out[kind] = self._edge_weights(kind)[:, None] * ops
+            if self.topology:  # "none" is an absent edge instead of a candidate
+                p = F.softmax(alpha[:, 1:] / self.temperature, dim=-1)
+                ops = node_threshold(p, _INTO, getattr(self, f"beta_{kind}"))
+            else:
+                ops = sparsemax(alpha[:, 1:] / self.temperature)
+                ops = self._edge_weights(kind)[:, None] * ops
+            out[kind] = torch.cat([torch.zeros_like(ops[:, :1]), ops], dim=1)
         return out
 
     def _derived(self, weights: Tensor) -> list[list[tuple[int, int]]]:

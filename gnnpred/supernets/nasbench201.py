@@ -5,16 +5,20 @@ The macro skeleton is the benchmark's (:class:`gnnpred.networks.NB201Network`): 
 stages of ``cells_per_stage`` cells joined by residual reductions, classifier; every cell is a
 :class:`~gnnpred.supernets.cells.SearchCell` whose six edges hold the five NAS-Bench-201
 operations (built by the benchmark network's own builder). One ``[6, 5]`` matrix of
-architecture parameters is shared by every cell, as in NAS-Bench-201's DARTS baseline.
+architecture parameters (and for EnTranNAS one threshold per node) is shared by every cell, as in
+NAS-Bench-201's DARTS baseline.
 
 - DARTS (https://arxiv.org/abs/1806.09055): ``softmax`` per edge, every cell an Engine-cell,
   derivation by argmax per edge (``none`` included, as in the benchmark's DARTS runs).
-- EnTranNAS (https://arxiv.org/abs/2101.11342): sparsemax of ``alpha / temperature`` per edge
-  (exact zeros), the first cell of each stage an Engine-cell and the others Transit-cells
-  running the derived cell with the operation modules of their stage's Engine-cell (shared
-  parameters: a stage has one width), feature sharing. The derived op of an edge is its largest
-  weight; once every edge has one non-zero weight it is the only operation the Engine-cells
-  compute.
+- EnTranNAS (https://arxiv.org/abs/2101.11342): EnTranNAS-DST's thresholded weights
+  (:func:`~gnnpred.supernets.mixing.node_threshold`: ``softmax(alpha / temperature)`` over the
+  four operations of an edge, a learned threshold ``sigmoid(beta)`` per node; exact zeros). An
+  edge whose operations are all zero is ``none`` (``none`` is the absent edge, not a
+  candidate); once each edge has at most one non-zero weight, the derived cell is exactly what
+  the Engine-cells compute. The first cell of each stage is an Engine-cell, the others
+  Transit-cells running the derived cell with the operation modules of their stage's
+  Engine-cell (shared parameters: a stage has one width), feature sharing. The derived op of an
+  edge is its largest weight, ``none`` where all are zero.
 
 Cost: a DARTS forward runs 4 parameterised and non-trivial ops on each of 6 edges per cell;
 an EnTranNAS forward runs them in the Engine-cells only (on 3 source nodes with feature
@@ -34,9 +38,11 @@ from gnnpred.spaces import get_space
 from gnnpred.spaces.nasbench201 import NASBench201Cell
 from gnnpred.supernets.base import SuperNet, check_algorithm, check_positive_int
 from gnnpred.supernets.cells import SearchCell, share_transit_ops
-from gnnpred.supernets.mixing import sparsemax, support
+from gnnpred.supernets.mixing import node_threshold, support
 
 __all__ = ["NB201SuperNet"]
+
+_INTO = ((0,), (1, 2), (3, 4, 5))  # edges into nodes 1, 2, 3 in the benchmark's edge order
 
 
 def _build(channels: int) -> Callable[[str, int], nn.Module]:
@@ -106,6 +112,8 @@ class NB201SuperNet(SuperNet):
         self.temperature = 1.0
         self.engine = tuple(i in engine for i in range(n_cells))
         self.alpha = nn.Parameter(1e-3 * torch.randn(6, len(NB201_OPS)))
+        if algorithm == "entrannas":  # thresholds start at 0.5: all candidates mix at first
+            self.beta = nn.Parameter(torch.zeros(3))
         self.stem, layers, c = skeleton(
             in_channels, channels, cells_per_stage,
             lambda width: SearchCell(1, 3, NB201_OPS, _build(width), share=share, concat=False),
@@ -118,25 +126,35 @@ class NB201SuperNet(SuperNet):
         self.classifier = nn.Linear(c, num_classes)
 
     def arch_parameters(self) -> list[nn.Parameter]:
-        return [self.alpha]
+        return [self.alpha, self.beta] if self.algorithm == "entrannas" else [self.alpha]
 
     def mixing_weights(self) -> dict[str, Tensor]:
-        """``{"cell": [6, 5]}``: softmax (DARTS) or sparsemax of ``alpha / temperature``."""
+        """``{"cell": [6, 5]}``: softmax of ``alpha`` (DARTS) or EnTranNAS-DST's thresholded
+        weights (``none``'s column zero)."""
         if self.algorithm == "darts":
             return {"cell": F.softmax(self.alpha, dim=-1)}
-        return {"cell": sparsemax(self.alpha / self.temperature)}
+        p = F.softmax(self.alpha[:, 1:] / self.temperature, dim=-1)
+        w = node_threshold(p, _INTO, self.beta)
+        return {"cell": torch.cat([torch.zeros_like(w[:, :1]), w], dim=1)}
 
-    def _derived_ops(self, weights: Tensor) -> list[list[int]]:
-        return [[int(i)] for i in weights.detach().argmax(dim=-1).tolist()]
+    def _derived_ops(self, weights: Tensor) -> list[int]:
+        w = weights.detach()
+        if self.algorithm == "darts":
+            return [int(i) for i in w.argmax(dim=-1).tolist()]
+        alive = (w != 0).any(dim=-1).tolist()
+        return [int(i) if a else 0 for i, a in zip(w.argmax(dim=-1).tolist(), alive, strict=True)]
+
+    def _transit_ops(self, weights: Tensor) -> list[list[int]]:
+        return [[o] if o != 0 else [] for o in self._derived_ops(weights)]
 
     def derive(self) -> NASBench201Cell:
-        """The cell with each edge's largest weight (argmax of ``alpha`` for both algorithms)."""
+        """The cell with each edge's largest weight (``none`` where EnTranNAS's are all zero)."""
         ops = self._derived_ops(self.mixing_weights()["cell"])
-        return self.space.make(ops=[NB201_OPS[o[0]] for o in ops])
+        return self.space.make(ops=[NB201_OPS[o] for o in ops])
 
     def is_consistent(self) -> bool:
         weights = self.mixing_weights()["cell"]
-        return self.algorithm == "entrannas" and support(weights) == self._derived_ops(weights)
+        return self.algorithm == "entrannas" and support(weights) == self._transit_ops(weights)
 
     def searchable_cells(self) -> list[SearchCell]:
         """The searchable cells in network order (index ``i`` is ``engine[i]``)."""
@@ -146,7 +164,7 @@ class NB201SuperNet(SuperNet):
         """Logits ``[B, num_classes]`` of images ``[B, in_channels, H, W]``."""
         weights = self.mixing_weights()["cell"]
         engine_ops = support(weights)  # every op for DARTS (softmax is never zero)
-        derived = self._derived_ops(weights)
+        derived = self._transit_ops(weights)
         x = self.stem(x)
         i = 0
         for layer in self.layers:

@@ -65,18 +65,44 @@ def test_sparsification_reaches_exact_zeros_and_derives_the_support():
     assert [j for node in cell.normal for _, j in node] == [0, 1, 0, 2, 0, 3, 1, 4]
 
 
+def _peaks(net, kind, kept):
+    """DST: a peak of 0.2 on ``_OPS``'s op of each edge in ``kept``, flat rows elsewhere."""
+    alpha = getattr(net, f"alpha_{kind}")
+    with torch.no_grad():
+        alpha.zero_()
+        for e in kept:
+            alpha[e, PRIMITIVES.index(_OPS[e])] = 0.2
+
+
 def test_topology_search_keeps_any_number_of_inputs():
     net = _net(topology=True)
+    assert net.beta_normal.shape == (4,)  # one threshold per node
     kept = [0, 2, 3, 4, 5, 9, 10, 11, 12, 13]  # 1, 3, 1 and 5 inputs
     for kind in ("normal", "reduce"):
-        _sharpen(net, kind, _OPS, kept)
-        with torch.no_grad():
-            getattr(net, f"gamma_{kind}").copy_(torch.tensor([-20.0, 20.0, -20.0, 20.0]))
-    net.temperature = 0.05
+        _peaks(net, kind, kept)
+    assert not net.is_consistent()  # at temperature 1 every candidate is above the thresholds
+    net.temperature = 0.05  # a peaked edge's op: p ~ 0.9; a flat edge's: 1/7 < 0.5 * 0.9
+    weights = net.mixing_weights()["normal"]
+    assert int((weights != 0).sum()) == len(kept) and float(weights.max()) == 1.0
     assert net.is_consistent()
     cell = net.derive()
-    assert [len(node) for node in cell.normal] == [1, 3, 1, 5]  # budgets ~1, 3, 1, 5
+    assert [len(node) for node in cell.normal] == [1, 3, 1, 5]
+    assert [op for node in cell.normal for op, _ in node] == [_OPS[e] for e in kept]
     get_space("darts", topology=True).validate(cell)
+
+
+def test_a_higher_threshold_drops_an_input():
+    net = _net(topology=True)
+    _peaks(net, "normal", range(14))
+    _peaks(net, "reduce", range(14))
+    with torch.no_grad():
+        net.alpha_normal[13, PRIMITIVES.index(_OPS[13])] = 0.1  # node 5's weakest input
+    net.temperature = 0.05
+    assert len(net.derive().normal[3]) == 5
+    with torch.no_grad():  # t = sigmoid(2) = 0.88 > p(edge 13) / p(node max) = 0.61
+        net.beta_normal[3] = 2.0
+    assert [j for _, j in net.derive().normal[3]] == [0, 1, 2, 3]
+    assert net.is_consistent()
 
 
 def test_transit_cell_computes_the_standalone_derived_cell():

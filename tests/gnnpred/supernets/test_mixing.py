@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gnnpred.supernets import capped_simplex, sparsemax
+from gnnpred.supernets.mixing import node_threshold
 
 
 @pytest.mark.parametrize("k", [1.0, 2.0, 2.5])
@@ -42,3 +43,22 @@ def test_budget_gradient_flows_to_a_tensor_k():
 def test_out_of_range_budget_is_refused(k):
     with pytest.raises(ValueError, match="k must be in"):
         capped_simplex(torch.zeros(2, 4), k)
+
+
+def test_node_threshold_is_the_papers_dst_weights():
+    # node 0 takes edges 0 and 1, node 1 edge 2; thresholds 0.4 and 0.5
+    p = torch.tensor([[0.6, 0.3, 0.1], [0.2, 0.2, 0.6], [0.5, 0.25, 0.25]])
+    beta = torch.logit(torch.tensor([0.4, 0.5])).requires_grad_()
+    w = node_threshold(p, [[0, 1], [2]], beta)
+    # relu(p / 0.6 - 0.4) = [0.6, 0.1, 0], [0, 0, 0.6]; relu(p / 0.5 - 0.5) = [0.5, 0, 0]
+    expected = torch.tensor([[6 / 7, 1 / 7, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    torch.testing.assert_close(w, expected)
+    assert int((w == 0).sum()) == 5  # exact zeros, not small values
+    (w[0, 0] * 2).backward()  # a threshold moves the weights of an edge with two survivors
+    assert float(beta.grad[0]) != 0 and float(beta.grad[1]) == 0
+
+
+def test_an_edge_below_the_threshold_is_absent():
+    p = torch.tensor([[0.9, 0.1], [0.3, 0.3]])
+    w = node_threshold(p, [[0, 1]], torch.tensor([0.0]))  # t = 0.5 > 0.3 / 0.9
+    assert w.tolist() == [[1.0, 0.0], [0.0, 0.0]]

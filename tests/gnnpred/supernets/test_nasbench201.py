@@ -14,9 +14,10 @@ def _net(algorithm, **kw):
 
 
 def _select(net, ops):
-    """Give each edge's architecture parameters a one-hot row on its op of ``ops``."""
+    """Give each edge's architecture parameters a row of 5 on its op of ``ops`` (EnTranNAS:
+    a flat row for ``none``, whose operations then fall below the node's threshold)."""
     with torch.no_grad():
-        net.alpha.copy_(torch.stack([torch.eye(5)[NB201_OPS.index(o)] for o in ops]))
+        net.alpha.copy_(torch.stack([5 * torch.eye(5)[NB201_OPS.index(o)] for o in ops]))
 
 
 def _copy_edges(search_cell, cell, ops):
