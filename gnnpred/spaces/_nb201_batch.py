@@ -44,7 +44,7 @@ class NB201BatchOps(BatchedSpace):
 
     def _keys_of(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
         ops = tensors["ops"]
-        return ops @ torch.as_tensor(_WEIGHTS, device=ops.device)
+        return (ops * torch.as_tensor(_WEIGHTS, device=ops.device)).sum(1)  # no int matmul on GPU
 
     def _hashes_from(self, batch: CellBatch) -> list[str]:
         table = _strings()[0]

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from gnnpred.spaces._nbgraph_batch import NBGraphBatchOps
 from gnnpred.spaces._nbgraph_keys import (
     FULL_OPS,
     LINK_SET,
@@ -34,7 +35,7 @@ from gnnpred.spaces._nbgraph_keys import (
     build_table,
     signature,
 )
-from gnnpred.spaces.base import SearchSpace, fixed_structure_batch, register_space
+from gnnpred.spaces.base import fixed_structure_batch, register_space
 
 __all__ = [
     "FULL_OPS",
@@ -77,7 +78,7 @@ def _table() -> tuple[dict[tuple, int], dict[int, NASBenchGraphCell]]:
 
 
 @register_space("nasbench-graph")
-class NASBenchGraphSpace(SearchSpace):
+class NASBenchGraphSpace(NBGraphBatchOps):
     """The NAS-Bench-Graph space: 26,206 distinct cells (2,021 with the proteins op set).
 
     Canonical cells (:meth:`canonical`) are the benchmark's own representatives: link one of
