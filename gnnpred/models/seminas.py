@@ -92,13 +92,14 @@ def ascend(model: EmbeddingPredictor, z: Tensor, *, step_size: float, steps: int
     """
     out = []
     cur = z.detach().clone()
-    for _ in range(steps):
-        cur.requires_grad_(True)
-        (grad,) = torch.autograd.grad(model(cur).sum(), cur)
-        with torch.no_grad():
-            cur = cur + step_size * grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        out.append(cur)
-    return torch.stack(out).detach()
+    with torch.enable_grad():  # also under a caller's no_grad
+        for _ in range(steps):
+            cur.requires_grad_(True)
+            (grad,) = torch.autograd.grad(model(cur).sum(), cur)
+            cur = (cur + step_size * grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-12))
+            cur = cur.detach()
+            out.append(cur)
+    return torch.stack(out)
 
 
 class DecoderTargets:

@@ -92,9 +92,14 @@ class SemiNASSearch(SearchAlgorithm):
         from gnnpred.models.seminas import DecoderTargets
 
         domain, space = self.domain, self.space
+        # one table cell per dedupe key, in table order; the domain's own keys, since hashing
+        # 20,000 NB101 cells again would cost half a minute
+        first = {}
+        for arch, key in zip(domain.archs, domain._keys, strict=True):
+            first.setdefault(key, arch)
         #: One table cell per dedupe key, in table order: the cells decoding can return.
-        self.cells_: list[Arch] = domain.unseen(set())
-        self._keys = [domain.key(c) for c in self.cells_]
+        self.cells_: list[Arch] = list(first.values())
+        self._keys = list(first)
         self._row = {k: i for i, k in enumerate(self._keys)}
         canon = [space.canonical(c) for c in self.cells_]
         graphs = T.dense_graphs(space, canon, T.max_nodes_of(space, canon))

@@ -12,6 +12,13 @@ FAST_ASSESSOR = {
     "assessor_params": {"pretrain_steps": 60, "gcn_epochs": 30, "regressor_steps": 30,
                         "n_heads": 1, "batch_size": 128, "device": "cpu"},
 }
+#: Small SemiNAS settings: a short autoencoder pretraining on part of the table, small rounds.
+FAST_SEMINAS = {
+    "n_init": 6, "per_round": 3, "pool_size": 1500, "pretrain_steps": 30, "n_pseudo": 200,
+    "predictor_steps": 60,
+}
+
+FAST = {"assessor": FAST_ASSESSOR, "seminas": FAST_SEMINAS}
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +52,8 @@ def embedded_domain(embedded_bench):
 
 
 def algorithm_params(name: str) -> dict:
-    """Parameters used by the tests for each algorithm (fast ones for the assessor)."""
-    return dict(FAST_ASSESSOR) if name == "assessor" else {}
+    """Parameters used by the tests for each algorithm (fast ones for the model-based ones)."""
+    return dict(FAST.get(name, {}))
 
 
 def with_failures(bench, rows) -> object:

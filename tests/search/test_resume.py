@@ -38,6 +38,7 @@ def _lines(path):
 
 @pytest.mark.parametrize("name, budget, kill_at", [
     ("random", 40, 17), ("evolution", 60, 41), ("local", 60, 29), ("assessor", 14, 11),
+    ("seminas", 14, 11),
 ])
 def test_resume_after_interruption(name, budget, kill_at, embedded_bench, embedded_domain,
                                    tmp_path):
@@ -203,4 +204,4 @@ def test_resume_checks_replayed_values(tmp_path, capsys):
 
 
 def test_all_algorithms_are_covered():
-    assert set(ALGORITHMS) == {"random", "evolution", "local", "assessor"}
+    assert set(ALGORITHMS) == {"random", "evolution", "local", "assessor", "seminas"}

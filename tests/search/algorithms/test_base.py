@@ -12,7 +12,7 @@ import pytest
 from search.algorithms import ALGORITHMS, ReplayMismatch, get_algorithm, hyper_parameters
 from tests.search.conftest import algorithm_params, drive, with_failures
 
-BUDGETS = {"random": 60, "evolution": 60, "local": 60, "assessor": 16}
+BUDGETS = {"random": 60, "evolution": 60, "local": 60, "assessor": 16, "seminas": 12}
 
 
 @pytest.mark.parametrize("name", list(ALGORITHMS))
@@ -28,8 +28,8 @@ def test_budget_no_repeats_and_best(name, embedded_bench, embedded_domain):
 
 @pytest.mark.parametrize("name", list(ALGORITHMS))
 def test_same_seed_same_proposals(name, embedded_bench, embedded_domain):
-    # the assessor: its initial design and one round
-    budget = 12 if name == "assessor" else BUDGETS[name]
+    # the model-based ones: their initial design and one round
+    budget = 12 if name in ("assessor", "seminas") else BUDGETS[name]
     strings = embedded_domain.space.to_string
 
     def run(seed):
@@ -39,7 +39,7 @@ def test_same_seed_same_proposals(name, embedded_bench, embedded_domain):
 
     first = run(5)
     assert run(5) == first
-    if name != "assessor":  # (the assessor's extra run is what costs time)
+    if name not in ("assessor", "seminas"):  # (their extra run is what costs time)
         assert run(6) != first
 
 

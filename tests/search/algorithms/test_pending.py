@@ -53,7 +53,7 @@ def test_a_batch_equals_single_proposals(name, embedded_bench, embedded_domain):
 def test_out_of_order_search_spends_each_cell_once(name, embedded_bench, embedded_domain):
     # four evaluations in flight, answered in a random order, as Ray workers would
     key = embedded_domain.key
-    budget = 20 if name == "assessor" else 60
+    budget = 20 if name in ("assessor", "seminas") else 60
     algo = _setup(name, embedded_domain, 1, budget)
     rng = np.random.default_rng(0)
     flight: list = []
