@@ -11,10 +11,12 @@ unevaluated ones pseudo-labelled by the predictor itself, with the evaluated cel
 Here the embedding is that of the assessor's :class:`~gnnpred.models.autoencoder.GraphAutoencoder`
 (pretrained without labels, kept frozen), so the predictor is a small MLP and the decoder is the
 autoencoder's own. Decoding picks, among candidate cells given as padded graphs, the one whose
-graph the decoder gives the highest likelihood: when the candidates are every cell a benchmark
-table holds, the result is always a valid, queryable cell (the most likely cell of the whole
-space whenever the table holds it). Cost: scoring ``B`` embeddings against ``n`` candidates is
-two ``[n, N * (V + 1) + 2 N^2] x [., B]`` matrix products (``N`` nodes, ``V`` ops): about a
+graph the decoder gives the highest likelihood: when the candidates are the cells a benchmark
+table holds, the result is always a valid, queryable cell, where decoding node by node and
+repairing could give an invalid graph or a cell outside a table that samples its space.
+
+Cost: scoring ``B`` embeddings against ``n`` candidates is two ``[n, N * (V + 1) + 2 N^2] x
+[., B]`` matrix products (``N`` nodes, ``V`` ops): about a
 millisecond per embedding for the 15,625 NB201 cells on one CPU core.
 """
 

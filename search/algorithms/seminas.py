@@ -111,11 +111,13 @@ class SemiNASSearch(SearchAlgorithm):
         with torch.random.fork_rng(devices=cuda), T.torch_threads(1):
             torch.manual_seed(int(self.rng.integers(2**62)))
             ae = GraphAutoencoder(len(space.op_vocab), graphs.x.shape[1], **_AE_SHAPE)
+            #: Last pretraining metrics (loss, op and adjacency reconstruction accuracy).
+            self.pretrain_metrics_: dict = {}
             if self.pretrain_steps:
                 gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
-                T.pretrain_autoencoder(ae, graphs[torch.as_tensor(pool)],
-                                       steps=self.pretrain_steps, batch_size=256, lr=2e-3,
-                                       gen=gen, device=device, verbose=self.verbose)
+                self.pretrain_metrics_ = T.pretrain_autoencoder(
+                    ae, graphs[torch.as_tensor(pool)], steps=self.pretrain_steps,
+                    batch_size=256, lr=2e-3, gen=gen, device=device, verbose=self.verbose)
             #: The frozen graph autoencoder (encoder and decoder).
             self.autoencoder_ = ae.eval()
             emb = T.embed(ae, graphs, device)  # [n, d]
