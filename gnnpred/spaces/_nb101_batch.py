@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 
 import numpy as np
 import torch
@@ -36,6 +37,7 @@ _PAIR = {p: t for t, p in enumerate(PAIRS)}
 _VOCAB_OF_LABEL = torch.tensor([OP_INDEX[o] for o in HIDDEN_OPS])
 _LABEL_OF_VOCAB = torch.tensor([HIDDEN_OPS.index(o) if o in HIDDEN_OPS else 0 for o in OP_VOCAB])
 _INPUT, _OUTPUT = OP_INDEX["input"], OP_INDEX["output"]
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
 
 # ------------------------------------------------------------------------------- pruning
@@ -253,7 +255,10 @@ class NB101BatchOps(BatchedSpace):
 
     def _key_of_hashes(self, hashes: list[str]) -> np.ndarray:
         table = self.table()
-        rows = table.rows_of(hashes)
+        ok = [i for i, h in enumerate(hashes) if isinstance(h, str) and _HEX32.fullmatch(h)]
+        rows = np.full(len(hashes), -1, np.int64)
+        if ok:
+            rows[ok] = table.rows_of([hashes[i] for i in ok])
         sorted_keys, order = _table_keys(table)
         key_of_row = np.empty(len(order), np.int64)
         key_of_row[order] = sorted_keys
