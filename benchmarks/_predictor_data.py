@@ -76,7 +76,8 @@ class Table:
 def load_table(key: str, nb101_pool: int = NB101_POOL, seed: int = 0) -> Table:
     """The :class:`Table` of ``key`` (raises what ``datasets.load`` raises when data is missing).
 
-    ``nb101_pool`` is the NB101 pool size (table cells included; at least the table's size):
+    ``nb101_pool`` is the NB101 pool size (table cells included; at least the table's size, at
+    most the 423,624 cells of the space):
     larger pools give the autoencoder and the similarity graph more of the space, at a cost
     linear in the pool for embedding and quadratic for the kNN graph.
     """
@@ -104,7 +105,8 @@ def _nb101_pool(space, archs: list, size: int, seed: int) -> list:
     have = {space.hash(a) for a in archs}
     extra = max(0, size - len(archs))
     rng = np.random.default_rng(seed)
-    drawn = [c for c in space.sample_unique(extra + len(archs), rng) if space.hash(c) not in have]
+    draw = min(len(space), extra + len(archs))  # the table's cells may be drawn again
+    drawn = [c for c in space.sample_unique(draw, rng) if space.hash(c) not in have]
     return [*archs, *drawn[:extra]]
 
 

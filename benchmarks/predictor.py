@@ -6,7 +6,8 @@ For every space, labelled-set size and seed, ``size`` cells of the table are dra
 (``numpy.random.default_rng(1000 + seed).permutation``: nested across sizes), every method fits
 on them and predicts every other cell of the table, and Kendall tau, Spearman rho and top-5%
 precision are recorded. Prints one table per space (mean +- sample std over seeds, mean fit +
-predict seconds, '*' on the best Kendall of each size) and writes, under ``--out``:
+predict seconds without the per-table GRAF and proxy features, computed once beforehand; '*' on
+the best Kendall of each size) and writes, under ``--out``:
 
 - ``runs.jsonl``: one JSON line per (space, method, size, seed), appended (one ``write`` of a
   whole line) as soon as it finishes, so a killed sweep loses at most the running fit;
@@ -114,6 +115,11 @@ def run_sweep(args, runs_path: Path, done: set) -> None:
             methods = [m for m in methods if m not in ZC_METHODS]
         print(f"== {table.description}: {len(table.archs)} cells, pool {len(table.pool)}",
               flush=True)
+        # per-table features, computed once and not counted in any method's seconds
+        if any("graf" in m for m in methods):
+            table.graf()
+        if any(m in ZC_METHODS for m in methods):
+            table.zero_cost(args.zc_jobs)
         for size in args.sizes:
             if size >= len(table.archs) - 10:
                 print(f"[skip] size {size}: the table has only {len(table.archs)} cells")
