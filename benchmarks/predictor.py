@@ -249,8 +249,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--resume", action="store_true",
                    help="keep --out's results and run only the missing ones")
     p.add_argument("--quick", action="store_true",
-                   help="a smoke test: nb201, sizes 10 50, 2 seeds, a lighter assessor "
-                        "(explicit --spaces/--sizes/--seeds win)")
+                   help="a smoke test: nb201, sizes 10 50, 2 seeds, a lighter assessor, "
+                        "--zc-cached-only (explicit --spaces/--sizes/--seeds win)")
     p.add_argument("--speed", action="store_true", help="only print the fit/predict timings")
     args = p.parse_args(argv)
     given = set(argv if argv is not None else sys.argv[1:])
@@ -261,6 +261,7 @@ def parse(argv=None) -> argparse.Namespace:
             args.sizes = [10, 50]
         if "--seeds" not in given:
             args.seeds = 2
+        args.zc_cached_only = True
     if args.seeds < 1 or args.first_seed < 0 or min(args.sizes) < 2 or args.zc_jobs < 1:
         p.error("--seeds and --zc-jobs must be >= 1, --first-seed >= 0 and every size >= 2")
     if any(m.startswith("xgb") for m in args.methods) and not importlib.util.find_spec("xgboost"):
