@@ -25,6 +25,7 @@ Examples (from the repository root)::
     nice -n 10 .venv/bin/python benchmarks/predictor.py --quick
     nice -n 10 .venv/bin/python benchmarks/predictor.py --spaces nb201 nbg-cora \\
         --sizes 10 20 50 100 --seeds 3 --out runs/predictor --resume
+    .venv/bin/python benchmarks/predictor.py --report --out runs/predictor   # tables only
     .venv/bin/python benchmarks/predictor.py --speed
 
 The full sweep (6 spaces, sizes 10-500, 5 seeds) takes hours on 2 cores: run it by hand.
@@ -251,6 +252,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="a smoke test: nb201, sizes 10 50, 2 seeds, a lighter assessor, "
                         "--zc-cached-only (explicit --spaces/--sizes/--seeds win)")
+    p.add_argument("--report", action="store_true",
+                   help="only print (and rewrite the summaries of) the results in --out")
     p.add_argument("--speed", action="store_true", help="only print the fit/predict timings")
     args = p.parse_args(argv)
     given = set(argv if argv is not None else sys.argv[1:])
@@ -276,6 +279,12 @@ def main(argv=None) -> int:
         speed()
         return 0
     runs_path = args.out / "runs.jsonl"
+    if args.report:
+        rows = summarise(read_runs(runs_path))
+        print_tables(rows)
+        if rows:
+            write_summary(rows, args.out)
+        return 0
     if runs_path.exists() and runs_path.stat().st_size and not args.resume:
         print(f"{runs_path} holds results: pass --resume to continue that sweep, or another "
               "--out.", file=sys.stderr)

@@ -86,3 +86,18 @@ def test_resume_keeps_finished_runs_and_runs_only_the_missing(script, tmp_path, 
         for r in map(json.loads, text)
     }
     assert figures(resumed) == figures(lines)
+
+
+def test_report_prints_the_tables_of_a_sweep_without_running(script, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    out.mkdir()
+    runs = [{"space": "nb201", "method": "rf-graf", "size": 10, "seed": s, "kendall": k,
+             "spearman": k + 0.1, "top5": 0.5, "seconds": 1.0, "n_test": 5, "config": {}}
+            for s, k in enumerate((0.2, 0.4))]
+    (out / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    assert script.main(["--report", "--out", str(out)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "rf-graf" in line)
+    # mean and sample standard deviation of 0.2 and 0.4
+    assert row.split()[:5] == ["10", "rf-graf", "*", "0.300+-0.141", "0.400+-0.141"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary[0]["kendall_mean"] == pytest.approx(0.3) and summary[0]["seeds"] == 2
