@@ -30,6 +30,14 @@ def _strings() -> tuple[list[str], dict[str, int]]:
     return out, {s: i for i, s in enumerate(out)}
 
 
+@functools.cache
+def _cells(cell: type) -> list:
+    """All 15,625 cells by key, built once (cells are immutable, so batches share them)."""
+    from gnnpred.spaces.nasbench201 import OPS
+
+    return [cell(ops) for ops in itertools.product(OPS, repeat=N_EDGES)]
+
+
 class NB201BatchOps(BatchedSpace):
     """Batched operations of :class:`~gnnpred.spaces.nasbench201.NASBench201Space`."""
 
@@ -37,10 +45,8 @@ class NB201BatchOps(BatchedSpace):
         return {"ops": torch.as_tensor(self.op_indices(cells), device=device)}
 
     def _cells_from(self, batch: CellBatch) -> list:
-        from gnnpred.spaces.nasbench201 import OPS
-
-        cell = self.arch_type
-        return [cell(tuple(OPS[i] for i in row)) for row in batch.tensors["ops"].tolist()]
+        cells = _cells(self.arch_type)
+        return [cells[k] for k in batch.keys.tolist()]
 
     def _keys_of(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
         ops = tensors["ops"]

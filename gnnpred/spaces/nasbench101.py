@@ -15,12 +15,14 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from gnnpred.spaces import _nb101_enum
 from gnnpred.spaces._nb101_batch import NB101BatchOps
 from gnnpred.spaces._nb101_enum import NUM_CELLS, NB101Table, load_table
 from gnnpred.spaces._nb101_graph import (
@@ -123,6 +125,10 @@ class NASBench101Space(NB101BatchOps):
 
     def __init__(self, cache_dir: str | os.PathLike | None = None) -> None:
         self.cache_dir = cache_dir
+
+    @cached_property
+    def _cache_path(self) -> Path:
+        return _nb101_enum.cache_file(self.cache_dir)
 
     # ----------------------------------------------------------------------------- sampling
     def sample(self, rng: np.random.Generator) -> NASBench101Cell:
@@ -348,8 +354,17 @@ class NASBench101Space(NB101BatchOps):
     def canonical(self, arch: NASBench101Cell) -> NASBench101Cell:
         """The representative of ``arch``'s isomorphism class (the same for every cell with
         its hash), as yielded by :meth:`enumerate`: interior vertices reordered to the
-        smallest upper-triangular adjacency code, ties broken by the smallest op code."""
+        smallest upper-triangular adjacency code, ties broken by the smallest op code. Once the
+        enumeration is loaded (:meth:`table`), it is read from there by hash."""
         self.validate(arch)
+        table = _nb101_enum._LOADED.get(self._cache_path)
+        if table is not None:  # the enumeration is in memory: the representative is a look-up
+            row = int(table.rows_of([arch._hash])[0])
+            if row >= 0:
+                matrix, ops = table.cell_args(row)
+                if (matrix, ops) == (arch.matrix, arch.ops):
+                    return arch
+                return _table_cell(table, row)
         matrix, ops = canonical_form(arch.matrix, arch.ops)
         return (
             arch

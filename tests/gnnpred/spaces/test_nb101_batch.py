@@ -109,3 +109,16 @@ def test_sample_batch_distribution_equals_sample(space):
         assert _same_distribution([stat(c) for c in loop], [stat(c) for c in batched]) > 1e-3
     assert space.sample_many(5, np.random.default_rng(5)) == space.sample_many(
         5, np.random.default_rng(5))
+
+
+def test_canonical_from_the_loaded_table_equals_canonical_form(space):
+    from gnnpred.spaces._nb101_graph import canonical_form
+
+    space.table()  # loaded: canonical() reads representatives from it
+    cells = space.mutate_many(space.sample_many(400, np.random.default_rng(6)),
+                              np.random.default_rng(7), device="cpu").cells()
+    for cell in cells:
+        canon = space.canonical(cell)
+        assert (canon.matrix, canon.ops) == canonical_form(cell.matrix, cell.ops)
+        assert space.hash(canon) == space.hash(cell)
+        assert space.canonical(canon) is canon
