@@ -6,9 +6,12 @@ Simonyan & Yang, ICLR 2019, https://arxiv.org/abs/1806.09055), whose cells all m
 candidate operation; the goal set in issue 18 is EnTranNAS <= 0.6x DARTS's memory and <= 0.7x
 its time per step. DARTS is also known to collapse to parameter-free cells on NAS-Bench-201.
 
-Part 1, cost. For each space (NB201 and DARTS super-nets) and algorithm, a fresh child process
-builds the super-net of the same width on the same data (scikit-learn's digits at 32x32, as
-CIFAR-10 cannot be downloaded here) and runs ``--warmup`` + ``--steps`` search steps of
+Both parts use the same data (scikit-learn's digits, upscaled to ``--image-size``, as CIFAR-10
+cannot be downloaded here), batch size and super-net width for both algorithms.
+
+Part 1, cost. For each space (NB201 super-net with the benchmark's 5 cells per stage, DARTS's
+8-cell search network) and algorithm, a fresh child process builds the super-net and runs
+``--warmup`` + ``--steps`` search steps of
 :class:`gnnpred.supernets.OneShotModule` (one step = an architecture step on a validation batch
 and a weight step on a training batch, each a forward and backward pass). Reported:
 
@@ -21,14 +24,18 @@ and a weight step on a training batch, each a forward and backward pass). Report
   comparable between the algorithms, which run the same code in the same kind of process.
 
 Part 2, derived cells. For seeds 0-2, each algorithm searches the NB201 cell on digits
-(:func:`gnnpred.supernets.oneshot_search`); the derived cell is looked up in the NB201 table (the
-embedded AnalogNAS-Bench table, or ``--path`` to the official CSV) with its rank among the
-15,625 cells and how many of its six edges are parameter-free (none, skip_connect, avg_pool).
+(:func:`gnnpred.supernets.oneshot_search`, ``--epochs`` x ``--steps-per-epoch`` steps) with a
+super-net of ``--search-cells`` cells per stage (an Engine- and a Transit-cell per stage by
+default, so that the searches fit the run); the derived cell is looked up in the embedded
+AnalogNAS-Bench table and in the official NB201 CSV (``--path``, or
+``../shared/data/nb201_cifar10.csv`` when present), with its rank among the 15,625 cells, and
+how many of its six edges are parameter-free (none, skip_connect, avg_pool).
 
 Usage (from the repository root):
-    .venv/bin/python benchmarks/oneshot.py                 # full: C=16, NB201 N=5, DARTS 8 cells
-    .venv/bin/python benchmarks/oneshot.py --quick         # tiny, Transit-cells kept
-    .venv/bin/python benchmarks/oneshot.py --path ../shared/data/nb201_cifar10.csv --epochs 50
+    .venv/bin/python benchmarks/oneshot.py            # full: C=8, 16x16, part 2 10 x 10 steps
+    .venv/bin/python benchmarks/oneshot.py --quick    # tiny and short, Transit-cells kept
+    .venv/bin/python benchmarks/oneshot.py --channels 16 --image-size 32 --epochs 50 \
+        --steps-per-epoch 34                          # closer to a paper's search (hours)
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 ALGORITHMS = ("entrannas", "darts")
+SHARED_CSV = ROOT.parent / "shared" / "data" / "nb201_cifar10.csv"
 SPACES = ("nasbench201", "darts")
 #: Issue 18's goal, the paper's claim: EnTranNAS / DARTS at most these.
 GOAL = {"memory": 0.6, "time": 0.7}
@@ -118,28 +126,41 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def tables(path: str | None) -> dict[str, Any]:
+    """Name -> :class:`search.oneshot.Lookup` of the NB201 tables to look derived cells up in:
+    the embedded AnalogNAS-Bench table, and the official NB201 CSV (``path``, or the shared
+    ``../shared/data/nb201_cifar10.csv`` when it is there)."""
+    import datasets
+    from search.oneshot import Lookup
+
+    out = {"embedded": Lookup(datasets.load("nasbench201"), None)}
+    csv = Path(path) if path is not None else SHARED_CSV
+    if path is not None or csv.exists():
+        out["NB201 CSV"] = Lookup(datasets.load("nasbench201", path=str(csv)), None)
+    return out
+
+
 def derived_cells(args: argparse.Namespace, seeds: list[int]) -> list[dict[str, Any]]:
     """Search the NB201 cell with each algorithm and seed; look the derived cell up."""
-    import datasets
     from gnnpred.supernets import oneshot_search
     from gnnpred.training import DigitsDataModule
-    from search.oneshot import Lookup, parameter_free
+    from search.oneshot import parameter_free
 
-    bench = datasets.load("nasbench201", path=args.path)
-    lookup = Lookup(bench, None)
+    lookups = tables(args.path)
     rows = []
     for algo in ALGORITHMS:
         for seed in seeds:
             data = DigitsDataModule(batch_size=args.batch_size, image_size=args.image_size,
                                     seed=seed)
             res = oneshot_search("nasbench201", algo, data, epochs=args.epochs,
-                                 channels=args.channels, cells=args.nb201_cells, seed=seed,
+                                 channels=args.channels, cells=args.search_cells, seed=seed,
                                  device=args.device, steps_per_epoch=args.steps_per_epoch)
             free, edges = parameter_free(res.arch)
             rows.append({"algorithm": algo, "seed": seed, "arch": res.arch_string,
-                         **lookup(res.arch_string), "parameter_free": free, "edges": edges,
-                         "consistent": res.consistent, "seconds": res.seconds,
-                         "optimum": lookup.optimum})
+                         "tables": {name: {**lk(res.arch_string), "optimum": lk.optimum}
+                                    for name, lk in lookups.items()},
+                         "parameter_free": free, "edges": edges,
+                         "consistent": res.consistent, "seconds": res.seconds})
     return rows
 
 
@@ -147,18 +168,27 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="tiny super-nets and searches (checks the script, not the claim)")
-    p.add_argument("--channels", type=int, default=16, help="super-net width (default 16)")
-    p.add_argument("--nb201-cells", type=int, default=5, help="NB201 cells per stage (5)")
-    p.add_argument("--darts-cells", type=int, default=8, help="DARTS super-net cells (8)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--image-size", type=int, default=32)
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps (default 3)")
-    p.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")
-    p.add_argument("--epochs", type=int, default=25, help="NB201 search epochs (default 25)")
-    p.add_argument("--steps-per-epoch", type=int, default=None,
-                   help="NB201 search batches per epoch (default: all of digits' train split)")
+    p.add_argument("--channels", type=int, default=8,
+                   help="super-net width of both parts (default 8)")
+    p.add_argument("--nb201-cells", type=int, default=5,
+                   help="part 1: NB201 cells per stage (default 5, the benchmark's)")
+    p.add_argument("--darts-cells", type=int, default=8,
+                   help="part 1: DARTS super-net cells (default 8, DARTS's search network)")
+    p.add_argument("--batch-size", type=int, default=32, help="both parts (default 32)")
+    p.add_argument("--image-size", type=int, default=16, help="both parts (default 16)")
+    p.add_argument("--warmup", type=int, default=1, help="part 1: untimed steps (default 1)")
+    p.add_argument("--steps", type=int, default=5, help="part 1: timed steps (default 5)")
+    p.add_argument("--search-cells", type=int, default=2,
+                   help="part 2: NB201 cells per stage of the searched super-net (default 2: "
+                        "an Engine- and a Transit-cell per stage)")
+    p.add_argument("--epochs", type=int, default=10, help="part 2: search epochs (default 10)")
+    p.add_argument("--steps-per-epoch", type=int, default=10,
+                   help="part 2: batches per epoch (default 10; digits' train split has 34 at "
+                        "batch 32)")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--path", default=None, help="NB201 table (default: the embedded one)")
+    p.add_argument("--path", default=None,
+                   help="part 2: the official NB201 CSV, looked up besides the embedded table "
+                        "(default: ../shared/data/nb201_cifar10.csv when present)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", default=None, help="also write every number to this file")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -166,9 +196,10 @@ def main() -> None:
     if args.child is not None:
         print(json.dumps(child(json.loads(args.child))))
         return
+    sys.stdout.reconfigure(line_buffering=True)  # part 1 shows before part 2 runs
     if args.quick:  # smaller and shorter, with Transit-cells in both spaces as in a full run
-        args.channels, args.nb201_cells, args.darts_cells = 4, 2, 5
-        args.batch_size, args.image_size, args.warmup, args.steps = 16, 16, 1, 3
+        args.channels, args.nb201_cells, args.darts_cells, args.search_cells = 4, 2, 5, 2
+        args.batch_size, args.image_size, args.warmup, args.steps = 16, 8, 1, 3
         args.epochs, args.steps_per_epoch = 1, 4
     seeds = [int(s) for s in args.seeds.split(",")]
     cost = []
@@ -194,22 +225,33 @@ def main() -> None:
     print(f"(goal, the paper's claim: EnTranNAS <= {GOAL['memory']}x DARTS memory and <= "
           f"{GOAL['time']}x its time per step)\n")
     rows = derived_cells(args, seeds)
-    table = "embedded AnalogNAS-Bench NB201 table" if args.path is None else args.path
-    print(f"Derived NB201 cells: {args.epochs} epoch(s) on digits, width {args.channels}, "
-          f"{args.nb201_cells} cell(s) per stage; accuracy from the {table} "
-          f"(optimum {rows[0]['optimum']:.2f})")
-    print(f"{'algorithm':<10} {'seed':>4} {'accuracy':>8} {'rank':>11} {'param-free':>10}  cell")
+    names = list(rows[0]["tables"])
+    print(f"Derived NB201 cells: {args.epochs} epoch(s) of {args.steps_per_epoch} steps on "
+          f"digits {args.image_size}x{args.image_size}, batch {args.batch_size}, width "
+          f"{args.channels}, {args.search_cells} cell(s) per stage; CIFAR-10 test accuracy and "
+          "rank of the cell in each table (optimum: "
+          + ", ".join(f"{n} {rows[0]['tables'][n]['optimum']:.2f}" for n in names) + ")")
+    print(f"{'algorithm':<10} {'seed':>4} " + " ".join(f"{n:>22}" for n in names)
+          + f" {'param-free':>10} {'consistent':>10}  cell")
     for r in rows:
-        acc = "-" if r["value"] is None else f"{r['value']:.2f}"
-        rank = "-" if r["rank"] is None else f"{r['rank']}/{r['cells']}"
-        print(f"{r['algorithm']:<10} {r['seed']:>4} {acc:>8} {rank:>11} "
-              f"{r['parameter_free']:>7}/{r['edges']}  {r['arch']}")
+        cols = []
+        for n in names:
+            t = r["tables"][n]
+            acc = "-" if t["value"] is None else f"{t['value']:.2f}"
+            rank = "-" if t["rank"] is None else f"{t['rank']}/{t['cells']}"
+            cols.append(f"{acc + ' (' + rank + ')':>22}")
+        print(f"{r['algorithm']:<10} {r['seed']:>4} " + " ".join(cols)
+              + f" {r['parameter_free']:>7}/{r['edges']} {str(r['consistent']):>10}  {r['arch']}")
     for algo in ALGORITHMS:
-        vals = [r["value"] for r in rows if r["algorithm"] == algo and r["value"] is not None]
         free = [r["parameter_free"] for r in rows if r["algorithm"] == algo]
-        if vals:
-            print(f"{algo}: accuracy mean {statistics.mean(vals):.2f} over {len(vals)} seeds; "
-                  f"parameter-free edges mean {statistics.mean(free):.1f} of 6")
+        means = []
+        for n in names:
+            vals = [r["tables"][n]["value"] for r in rows
+                    if r["algorithm"] == algo and r["tables"][n]["value"] is not None]
+            if vals:
+                means.append(f"{n} {statistics.mean(vals):.2f}")
+        print(f"{algo}: accuracy mean over {len(free)} seeds: {', '.join(means) or '-'}; "
+              f"parameter-free edges mean {statistics.mean(free):.1f} of 6")
     if args.json:
         Path(args.json).write_text(json.dumps({"cost": cost, "cells": rows}, indent=2) + "\n")
 
