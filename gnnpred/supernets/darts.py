@@ -23,13 +23,13 @@ have their own architecture parameters.
   capped-simplex projection of ``beta / temperature`` with sum 2; the weight of an op on an edge
   is the product (a top-2 rule is used only while a node's support is not two edges).
 - Both EnTranNAS variants: exact zeros, the derived cell is the support (its largest op per
-  kept edge). The first normal and the first
-  reduction cell are Engine-cells, the others Transit-cells; feature sharing is on. A
-  Transit-cell runs the operation modules (the same parameters) of the Engine-cell of its type
-  and width; with the default layout only the normal cells before the first reduction have
-  one, as DARTS doubles the width at each reduction and a module has one width, so the later
-  Transit-cells keep their own (``engine_cells`` with an Engine-cell per type and width makes
-  every Transit-cell share, at the Engine-cells' cost).
+  kept edge). The first normal and the first reduction cell are Engine-cells, the others
+  Transit-cells; feature sharing is on. A Transit-cell runs the operation modules (the same
+  parameters) of the Engine-cell of its type and width; with the default layout only the
+  normal cells before the first reduction have one, as DARTS doubles the width at each
+  reduction and a module has one width, so the later Transit-cells keep their own
+  (``engine_cells`` with an Engine-cell per type and width makes every Transit-cell share, at
+  the Engine-cells' cost).
 
 Cost: a DARTS forward runs 7 ops on each of 14 edges in every cell; EnTranNAS runs the non-zero
 ones in 2 Engine-cells (on 5 source nodes with feature sharing) and 8 or so ops elsewhere.
