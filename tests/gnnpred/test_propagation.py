@@ -57,6 +57,8 @@ def test_distances_weight_the_edges():
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"alpha": 1.0}, "alpha must be None"),
+    ({"max_iter": 0}, "max_iter must be a positive int. Got 0"),
+    ({"tol": -1.0}, "tol must be a positive float. Got -1.0"),
     ({"labelled": [0, 0], "y": [1.0, 2.0]}, "distinct row numbers"),
     ({"labelled": [0, 9], "y": [1.0, 2.0]}, "distinct row numbers in \\[0, 5\\)"),
     ({"labelled": [0, 4], "y": [1.0, np.nan]}, "finite labels"),
@@ -67,3 +69,9 @@ def test_bad_input_is_refused(kwargs, match):
     args = {"neighbours": CHAIN, "labelled": [0, 4], "y": [0.0, 1.0], **kwargs}
     with pytest.raises(ValueError, match=match):
         propagate_labels(args.pop("neighbours"), args.pop("labelled"), args.pop("y"), **args)
+
+
+def test_unconverged_solve_warns():
+    nbr = np.array([[i + 1] for i in range(199)] + [[198]])  # a long chain: slow to converge
+    with pytest.warns(RuntimeWarning, match="max_iter=2 conjugate-gradient"):
+        propagate_labels(nbr, [0, 199], [0.0, 1.0], max_iter=2)
