@@ -1,5 +1,6 @@
 """Search spaces: architectures as immutable values, and their graphs/networks."""
 
+from gnnpred.spaces._batched import BatchedSpace, CellBatch
 from gnnpred.spaces.base import (
     SearchSpace,
     available_spaces,
@@ -14,6 +15,8 @@ from gnnpred.spaces.nasbench_graph import NASBenchGraphCell, NASBenchGraphSpace
 
 __all__ = [
     "SearchSpace",
+    "BatchedSpace",
+    "CellBatch",
     "get_space",
     "register_space",
     "available_spaces",

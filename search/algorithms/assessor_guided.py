@@ -52,7 +52,7 @@ from search.algorithms.base import (
     check_int,
     succeeded,
 )
-from search.algorithms.ranking import CellCache, rank_z, rarity, top_weights
+from search.algorithms.ranking import CellCache, rank_z, rarity, table_mutations, top_weights
 from search.algorithms.space_hints import space_hints
 from search.algorithms.warmup import check_warmup, zero_cost_ranking
 
@@ -206,12 +206,9 @@ class AssessorGuidedSearch(SearchAlgorithm):
         domain, seen = self.domain, self.seen
         if len(domain) <= self.exhaustive_max:
             return domain.unseen(seen)
-        cands = list(local)
-        for _ in range(max(1, self.n_candidates // 2)):
-            child = domain.mutate(parent, rng, seen, tries=5)
-            if child is not None:
-                cands.append(child)
-        cands = domain.dedupe_list(cands, seen)
+        mutants = table_mutations(domain, parent, max(1, self.n_candidates // 2), rng, seen,
+                                  tries=5, device=self.device)
+        cands = domain.dedupe_list(list(local) + mutants, seen)
         missing = self.n_candidates - len(cands)
         if missing > 0:
             idx = rng.choice(len(domain), size=min(missing, len(domain)), replace=False)

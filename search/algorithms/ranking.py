@@ -37,6 +37,33 @@ class CellCache:
         return len(self.values)
 
 
+def table_mutations(domain: Domain, parent: Arch, n: int, rng: np.random.Generator, seen: set,
+                    tries: int, device: str = "auto") -> list[Arch]:
+    """``n`` draws of ``domain.mutate(parent, rng, seen, tries)`` made at once, draws that found
+    nothing dropped: each is the first of ``tries`` mutations of ``parent`` that the table holds
+    and whose key is not in ``seen``.
+
+    Spaces with batched operations (:class:`gnnpred.spaces.BatchedSpace`) mutate all
+    ``n * tries`` copies of ``parent`` in one tensor batch on ``device``; the draws have the
+    one-cell distribution, from another random stream. Other spaces loop over ``mutate``.
+    """
+    from gnnpred.spaces import BatchedSpace
+
+    space = domain.space
+    if not isinstance(space, BatchedSpace):
+        found = (domain.mutate(parent, rng, seen, tries=tries) for _ in range(n))
+        return [c for c in found if c is not None]
+    mutants = space.mutate_many([parent] * (n * tries), rng, device=device).cells()
+    out = []
+    for i in range(n):
+        for cell in mutants[i * tries : (i + 1) * tries]:
+            own = domain.lookup(cell)
+            if own is not None and domain.key(own) not in seen:
+                out.append(own)
+                break
+    return out
+
+
 def rarity(space: Any, parent: Arch, cells: Sequence[Arch],
            labelled: Sequence[Arch]) -> np.ndarray:
     """How often the ``labelled`` cells hold the rarest encoding feature that each cell adds to
