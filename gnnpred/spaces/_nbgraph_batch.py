@@ -95,15 +95,24 @@ class NBGraphBatchOps(BatchedSpace):
         return {"link": link.to(device), "ops": ops.reshape(-1, N_NODES).to(device)}
 
     def _cells_from(self, batch: CellBatch) -> list:
-        index = _index(batch.tensors["link"], batch.tensors["ops"]).cpu().numpy()
-        uniq, first, inverse = np.unique(index, return_index=True, return_inverse=True)
-        links = batch.tensors["link"].cpu().numpy()[first].tolist()
-        ops = batch.tensors["ops"].cpu().numpy()[first].tolist()
-        cls = self.arch_type
-        made = [cls(tuple(li), tuple(FULL_OPS[o] for o in op))
-                for li, op in zip(links, ops, strict=True)]
+        from gnnpred.spaces.nasbench_graph import _table
+
+        link, ops = batch.tensors["link"], batch.tensors["ops"]
+        canon = decode(batch.keys)  # batches this space makes hold canonical cells: shared
+        same = ((canon["link"] == link).all(1) & (canon["ops"] == ops).all(1)).tolist()
+        reps = _table()[1]
         with paused_gc():
-            return [made[i] for i in inverse.reshape(-1).tolist()]
+            out = [reps[k] if s else None for k, s in zip(batch.keys.tolist(), same, strict=True)]
+        rest = [i for i, s in enumerate(same) if not s]
+        if rest:  # other cells: each distinct one built once
+            index = _index(link[rest], ops[rest]).cpu().numpy()
+            _, first, inverse = np.unique(index, return_index=True, return_inverse=True)
+            rows = [rest[i] for i in first]
+            made = [self.arch_type(tuple(li), tuple(FULL_OPS[o] for o in op)) for li, op in
+                    zip(link[rows].tolist(), ops[rows].tolist(), strict=True)]
+            for i, j in zip(rest, inverse.reshape(-1).tolist(), strict=True):
+                out[i] = made[j]
+        return out
 
     def _keys_of(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
         link = tensors["link"]
