@@ -148,8 +148,16 @@ def run_sweep(args, runs_path: Path, done: set) -> None:
 
 
 def config_of(args, key: str) -> dict:
-    """What, beyond the key, changes a result: runs of another config are not reused."""
-    config = {"quick": bool(args.quick)}
+    """What, beyond the key, changes a result: runs of another config are not reused. The
+    Assessor's default hyper-parameters are fingerprinted (changing one makes a new sweep); a
+    change inside the code is not seen: use a new ``--out`` then."""
+    import hashlib
+
+    from gnnpred import Assessor
+
+    defaults = repr(sorted(Assessor().get_params().items()))
+    config = {"quick": bool(args.quick),
+              "assessor_defaults": hashlib.sha1(defaults.encode()).hexdigest()[:10]}
     if key == "nb101":
         config["nb101_pool"] = args.nb101_pool
     return config
