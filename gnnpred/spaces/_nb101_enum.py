@@ -293,6 +293,18 @@ class NB101Table:
                     out[q] = r
         return out
 
+    def row_of(self, hash_: str) -> int:
+        """Row of one well-formed 32-hex hash, ``-1`` where absent (:meth:`rows_of` for one,
+        without its array set-up: a search asks for one cell at a time)."""
+        hi, lo = np.uint64(int(hash_[:16], 16)), int(hash_[16:], 16)
+        col = self.hash[:, 0]
+        r = int(np.searchsorted(col, hi))
+        while r < len(col) and col[r] == hi:
+            if int(self.hash[r, 1]) == lo:
+                return r
+            r += 1
+        return -1
+
     def cell_args(self, row: int) -> tuple[Matrix, tuple[str, ...]]:
         """``(matrix, ops)`` of one row."""
         n = int(self.num_vertices[row])

@@ -359,7 +359,7 @@ class NASBench101Space(NB101BatchOps):
         self.validate(arch)
         table = _nb101_enum._LOADED.get(self._cache_path)
         if table is not None:  # the enumeration is in memory: the representative is a look-up
-            row = int(table.rows_of([arch._hash])[0])
+            row = table.row_of(arch._hash)
             if row >= 0:
                 matrix, ops = table.cell_args(row)
                 if (matrix, ops) == (arch.matrix, arch.ops):

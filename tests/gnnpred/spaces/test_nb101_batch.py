@@ -122,3 +122,10 @@ def test_canonical_from_the_loaded_table_equals_canonical_form(space):
         assert (canon.matrix, canon.ops) == canonical_form(cell.matrix, cell.ops)
         assert space.hash(canon) == space.hash(cell)
         assert space.canonical(canon) is canon
+
+
+def test_row_of_equals_rows_of(space):
+    table = space.table()
+    hexes = [table.hex(int(r)) for r in np.random.default_rng(9).integers(0, len(table), 300)]
+    hexes += ["0" * 32, "f" * 32, hexes[0][:16] + "0" * 16]
+    assert [table.row_of(h) for h in hexes] == table.rows_of(hexes).tolist()
