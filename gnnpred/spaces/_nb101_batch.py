@@ -11,8 +11,9 @@ The key of a cell identifies its isomorphism class, and so its official module h
 any MD5: among the orderings of its interior vertices that keep the matrix upper-triangular it
 is the smallest ``structure_code * 3**5 + label_code`` (21 edge bits row-major, then interior
 labels), the rule by which the cached enumeration stores each class's representative. One
-matrix product per vertex count scores every ordering of every cell (at most 120); a binary
-search in the enumeration's keys then gives the official hash.
+matrix product scores the 120 orderings of every cell at once (penalties push out those that
+break the upper triangle or the compact layout); a binary search in the enumeration's keys then
+gives the official hash.
 """
 
 from __future__ import annotations
