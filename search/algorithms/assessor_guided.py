@@ -184,17 +184,7 @@ class AssessorGuidedSearch(SearchAlgorithm):
 
     # ---------------------------------------------------------------------------- ask / tell
     def _ask(self) -> Arch | None:
-        if len(self.archs) + self.n_pending < self.n_init:  # cells in flight count too
-            return self._pop_new(self._init)  # None: a random unseen cell
-        while True:
-            cell = self._pop_new(self._queue)
-            if cell is not None:
-                return cell
-            if sum(map(succeeded, self.values)) < 2:  # the assessor needs two labels
-                return None
-            self._queue = self._next_round()
-            if not self._queue:
-                return None
+        return self._ask_rounds(self._init)
 
     def _tell(self, arch: Arch, value: float) -> None:
         # a replayed history may hold a cell other than the queue head: drop it wherever it is

@@ -214,6 +214,26 @@ class SearchAlgorithm(ABC):
                 return cell
         return None
 
+    def _ask_rounds(self, init: list[Arch] | None = None) -> Arch | None:
+        """The ask of a model-based search that proposes cells in rounds.
+
+        The first ``self.n_init`` queries (cells in flight count too) come from ``init`` (a
+        random unseen cell once it is empty or ``None``); then cells are popped from
+        ``self._queue``, and when it holds no new cell, ``self._next_round()`` refills it, once
+        two evaluations have succeeded (a model needs two labels; until then a random cell).
+        """
+        if len(self.archs) + self.n_pending < self.n_init:
+            return self._pop_new(init) if init is not None else None
+        while True:
+            cell = self._pop_new(self._queue)
+            if cell is not None:
+                return cell
+            if sum(map(succeeded, self.values)) < 2:
+                return None
+            self._queue = self._next_round()
+            if not self._queue:
+                return None
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"

@@ -29,11 +29,14 @@ counts as queried: it is never a label or a start point. Cells are modelled thro
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from search.algorithms.base import Arch, SearchAlgorithm, check_float, check_int, succeeded
+
+if TYPE_CHECKING:  # torch is imported where it is used, so `--help` stays light
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,8 @@ class SemiNASSearch(SearchAlgorithm):
 
     # ---------------------------------------------------------------------------- setup
     def _start(self) -> None:
+        import torch
+
         from gnnpred._common import resolve_device
         from gnnpred.assessor import training as T
         from gnnpred.models.autoencoder import GraphAutoencoder
@@ -135,20 +140,12 @@ class SemiNASSearch(SearchAlgorithm):
 
     # ---------------------------------------------------------------------------- ask / tell
     def _ask(self) -> Arch | None:
-        if len(self.archs) + self.n_pending < self.n_init:  # cells in flight count too
-            return None  # a random unseen cell
-        while True:
-            cell = self._pop_new(self._queue)
-            if cell is not None:
-                return cell
-            if sum(map(succeeded, self.values)) < 2:  # the predictor needs two labels
-                return None
-            self._queue = self._next_round()
-            if not self._queue:
-                return None
+        return self._ask_rounds()
 
     # ---------------------------------------------------------------------------- one round
     def _next_round(self) -> list[Arch]:
+        import torch
+
         from gnnpred.assessor.targets import Target
         from gnnpred.assessor.training import torch_threads
 
@@ -186,6 +183,8 @@ class SemiNASSearch(SearchAlgorithm):
     def _fit_predictor(self, rows: np.ndarray, y: torch.Tensor,
                        pseudo_rows: np.ndarray) -> tuple[torch.nn.Module, np.ndarray]:
         """The predictor trained SemiNAS's way, and the rows of the ascent's start points."""
+        import torch
+
         from gnnpred.models.seminas import EmbeddingPredictor, fit_predictor
 
         z = self.embedding_
@@ -203,6 +202,8 @@ class SemiNASSearch(SearchAlgorithm):
 
     def _decode(self, model: torch.nn.Module, start: np.ndarray, seen: np.ndarray) -> np.ndarray:
         """Rows of the distinct unseen cells decoded along the ascent paths from ``start``."""
+        import torch
+
         from gnnpred.models.seminas import ascend
 
         z0 = self.embedding_[torch.as_tensor(start, dtype=torch.long)]

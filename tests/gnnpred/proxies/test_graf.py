@@ -16,6 +16,14 @@ def features(space, cell) -> dict[str, float]:
     return dict(zip(names, row[0].tolist(), strict=True))
 
 
+def assert_subsets(f: dict[str, float], expected: dict[str, tuple[int, int, int, int]]) -> None:
+    """``expected`` maps op subsets to (min_path, max_path, input_degree, output_degree)."""
+    for subset, values in expected.items():
+        got = tuple(f[f"{k}:{subset}"] for k in ("min_path", "max_path", "input_degree",
+                                                 "output_degree"))
+        assert got == values, subset
+
+
 def test_nb201_cell():
     space = get_space("nasbench201")
     # 1<-0 conv3, 2<-0 none, 2<-1 skip, 3<-0 pool, 3<-1 none, 3<-2 conv1: two input -> output
@@ -37,10 +45,7 @@ def test_nb201_cell():
         "nor_conv_3x3+avg_pool_3x3": (1, 1, 2, 1),
         "skip_connect+nor_conv_3x3": (7, 0, 1, 0),
     }
-    for subset, values in expected.items():
-        got = tuple(f[f"{k}:{subset}"] for k in ("min_path", "max_path", "input_degree",
-                                                 "output_degree"))
-        assert got == values, subset
+    assert_subsets(f, expected)
 
 
 def test_nb101_cells():
@@ -64,10 +69,7 @@ def test_nb101_cells():
         "conv1x1-bn-relu+maxpool3x3": (2, 2, 1, 1),
         "conv3x3-bn-relu+maxpool3x3": (1, 1, 2, 1),
     }
-    for subset, values in expected.items():
-        got = tuple(f[f"{k}:{subset}"] for k in ("min_path", "max_path", "input_degree",
-                                                 "output_degree"))
-        assert got == values, subset
+    assert_subsets(f, expected)
     # a direct input -> output edge is a path through no op at all
     short = space.make(matrix=[[0, 1, 1], [0, 0, 1], [0, 0, 0]],
                        ops=["input", "maxpool3x3", "output"])
@@ -94,10 +96,7 @@ def test_nas_bench_graph_cell():
         "skip": (5, 0, 0, 1),
         "gat": (5, 0, 0, 0),
     }
-    for subset, values in expected.items():
-        got = tuple(f[f"{k}:{subset}"] for k in ("min_path", "max_path", "input_degree",
-                                                 "output_degree"))
-        assert got == values, subset
+    assert_subsets(f, expected)
     # singletons and all ops together: 9 + 1 subsets of 4 columns, after 9 counts and edges
     assert len(graf_feature_names(space)) == 9 + 1 + 10 * 4
 
