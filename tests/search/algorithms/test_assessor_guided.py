@@ -51,7 +51,7 @@ def _propose_round(algo, bench, n):
 
 
 def test_refits_see_the_labelled_cells_in_table_order(embedded_bench, embedded_domain, fits):
-    algo = _algo(top_weight=4.0)
+    algo = _algo(top_weight=4.0, explore="rarity")  # (exploration does not change a refit)
     budget = FAST_ASSESSOR["n_init"] + 2 * FAST_ASSESSOR["per_round"] + 1
     archs, values = drive(algo, embedded_bench, budget, seed=1, domain=embedded_domain)
     queried = dict(zip(map(embedded_domain.key, archs), values, strict=True))
@@ -73,7 +73,7 @@ def test_failed_evaluations_are_never_labels(embedded_bench, embedded_domain, fi
     rows = np.random.default_rng(2).choice(len(embedded_bench), len(embedded_bench) // 5,
                                            replace=False)
     bench = with_failures(embedded_bench, [*rows, *(embedded_domain.index(a) for a in first[::2])])
-    algo = _algo()
+    algo = _algo(explore="rarity")  # (the labels do not depend on how neighbours are explored)
     budget = FAST_ASSESSOR["n_init"] + 4 * FAST_ASSESSOR["per_round"]
     archs, values = drive(algo, bench, budget, seed=0, domain=embedded_domain)
     assert len(fits) == 4 and sum(map(math.isnan, values)) >= FAST_ASSESSOR["n_init"] // 2
@@ -195,13 +195,14 @@ def test_beta_ranks_by_mean_plus_beta_std(embedded_bench, embedded_domain, monke
         return out
 
     monkeypatch.setattr(Assessor, "predict", recording)
+    # (explore="rarity": the ranking is what beta changes, not how neighbours are explored)
     two = {**FAST_ASSESSOR["assessor_params"], "n_heads": 2}
     n = FAST_ASSESSOR["n_init"] + 2 * FAST_ASSESSOR["per_round"]
-    ucb, _ = drive(_algo(beta=2.0, assessor_params=two), embedded_bench, n, seed=0,
-                   domain=embedded_domain)
+    ucb, _ = drive(_algo(beta=2.0, assessor_params=two, explore="rarity"), embedded_bench, n,
+                   seed=0, domain=embedded_domain)
     assert asked and all(np.any(std > 0) for _, std in asked)  # two heads disagree somewhere
     asked.clear()
-    plain, _ = drive(_algo(assessor_params=two), embedded_bench, n, seed=0,
+    plain, _ = drive(_algo(assessor_params=two, explore="rarity"), embedded_bench, n, seed=0,
                      domain=embedded_domain)
     assert not asked  # beta 0 asks for the mean only
     assert ucb[: FAST_ASSESSOR["n_init"]] == plain[: FAST_ASSESSOR["n_init"]]

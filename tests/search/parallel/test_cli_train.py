@@ -73,7 +73,7 @@ def test_a_data_module_that_raises_gives_failed_evaluations(ray_cluster, tmp_pat
 def test_sigkilled_driver_then_resume_gives_a_complete_history(ray_cluster, tmp_path, capsys):
     out_dir = tmp_path / "out"
     argv = [*TINY, "--data", "tests.search.parallel.helpers:SlowDigits", "--data-args",
-            '{"delay": 1.0, "image_size": 8, "batch_size": 256}', "--algorithm", "random",
+            '{"delay": 0.5, "image_size": 8, "batch_size": 256}', "--algorithm", "random",
             "--budget", "8", "--workers", "2", "--out", str(out_dir)]
     run = out_dir / "random" / "seed0"
     proc = subprocess.Popen([sys.executable, "-m", "search.run", *argv], cwd=ROOT, env=env(),
