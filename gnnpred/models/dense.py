@@ -7,6 +7,8 @@ passing and trivial to slice into mini-batches (no collation).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -14,7 +16,25 @@ from torch import Tensor, nn
 from torch_geometric.data import Batch
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-__all__ = ["DenseGraphs", "to_dense", "DirectedGINLayer"]
+__all__ = ["DenseGraphs", "to_dense", "DirectedGINLayer", "fused_inference"]
+
+_FUSED = [False]
+
+
+@contextlib.contextmanager
+def fused_inference() -> Iterator[None]:
+    """Within the block, :class:`DirectedGINLayer` forwards without gradients skip the
+    ``[B, N, 3C]`` concatenation (see ``DirectedGINLayer._first_linear``).
+
+    The result equals the plain forward up to float rounding (about 1e-7 relative), so it is
+    used where such rounding cannot change a discrete choice: scores, not the embeddings the
+    kNN graph is built on.
+    """
+    old, _FUSED[0] = _FUSED[0], True
+    try:
+        yield
+    finally:
+        _FUSED[0] = old
 
 
 @dataclass
@@ -97,10 +117,25 @@ class DirectedGINLayer(nn.Module):
 
     def forward(self, h: Tensor, adj: Tensor, mask: Tensor) -> Tensor:
         # h [B, N, C]; adj [B, N, N] with adj[b, i, j] = edge i -> j.
-        agg_in = adj.transpose(1, 2) @ h  # node j sums its predecessors i
-        agg_out = adj @ h  # node i sums its successors j
-        out = self.mlp(torch.cat([h, agg_in, agg_out], dim=-1))
+        if not _FUSED[0] or torch.is_grad_enabled():
+            agg_in = adj.transpose(1, 2) @ h  # node j sums its predecessors i
+            agg_out = adj @ h  # node i sums its successors j
+            out = self.mlp(torch.cat([h, agg_in, agg_out], dim=-1))
+        else:
+            out = self.mlp[2](torch.relu_(self._first_linear(h, adj)))
         out = self.dropout(torch.relu(self.norm(out)))
         if self.residual:
             out = out + h
         return out * mask.unsqueeze(-1)
+
+    def _first_linear(self, h: Tensor, adj: Tensor) -> Tensor:
+        """The first MLP layer without gradients: ``W [h, A^T h, A h] = W_1 h + A^T (W_2 h) +
+        A (W_3 h)``, one product of ``h`` with the stacked blocks and no ``[B, N, 3C]``
+        concatenation (equal up to float rounding)."""
+        lin, c = self.mlp[0], h.shape[-1]
+        o = lin.out_features
+        w = lin.weight.view(o, 3, c).transpose(0, 1).reshape(3 * o, c)  # [W_1; W_2; W_3]
+        hw = torch.nn.functional.linear(h, w)  # [B, N, 3 * out]
+        out = torch.baddbmm(hw[..., :o], adj.transpose(1, 2), hw[..., o : 2 * o])
+        out = torch.baddbmm(out, adj, hw[..., 2 * o :])
+        return out.add_(lin.bias) if lin.bias is not None else out
