@@ -157,7 +157,8 @@ class KNNGCN(nn.Module):
         """
         h = self.lin_in(x)
         for layer, pool_h in zip(self.layers, pool_states, strict=True):
-            h = layer(h, pool_h[nbr].mean(1))
+            # the neighbour mean pool_h[nbr].mean(1), without the [m, k, hidden] gather
+            h = layer(h, nn.functional.embedding_bag(nbr, pool_h, mode="mean"))
         return self.lin_out(h).squeeze(-1)
 
 
