@@ -18,7 +18,7 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 	$(PIP) install --quiet -e .
 	touch $@
 
-# dev: pytest, pytest-xdist and ruff.
+# dev: pytest and ruff.
 # (xgboost, the 'bench' extra, is used by benchmarks/predictor.py only, not by tests.)
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet $(TORCH)
@@ -30,10 +30,8 @@ venv: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m search.run
 
-# two test processes (pytest-xdist): the suite is mostly single-threaded start-ups and small
-# models, so two cores run it in about half the time
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
