@@ -4,14 +4,13 @@ batched inference."""
 from __future__ import annotations
 
 import contextlib
-import signal
 from collections.abc import Sequence
 
 import lightning as L
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
-from gnnpred._lightning import quiet_lightning
+from gnnpred._lightning import CtrlC, interruptible, quiet_lightning
 from gnnpred.models.autoencoder import AutoencoderTask, GraphAutoencoder
 from gnnpred.models.dense import DenseGraphs, fused_inference, to_dense
 from gnnpred.models.gcn import KNNGCN, GCNTask
@@ -44,7 +43,8 @@ def run_lightning(task: L.LightningModule, loader, device: torch.device, verbose
     """Fit ``task`` on ``loader`` with a quiet, checkpoint-free Lightning trainer.
 
     Raises:
-        KeyboardInterrupt: If training is interrupted (Ctrl-C), instead of Lightning's exit.
+        KeyboardInterrupt: If training is interrupted (Ctrl-C, taken at the next batch
+            boundary), instead of Lightning's exit.
     """
     with quiet_lightning(verbose):
         trainer = L.Trainer(
@@ -52,19 +52,11 @@ def run_lightning(task: L.LightningModule, loader, device: torch.device, verbose
             devices=[device.index or 0] if device.type == "cuda" else 1,
             max_epochs=max_epochs, max_steps=max_steps, logger=False, enable_checkpointing=False,
             enable_progress_bar=verbose, enable_model_summary=False, num_sanity_val_steps=0,
-            barebones=not verbose, **({"log_every_n_steps": 1} if verbose else {}),
+            barebones=not verbose, callbacks=[CtrlC()],
+            **({"log_every_n_steps": 1} if verbose else {}),
         )
-        handler = signal.getsignal(signal.SIGINT)
-        try:
+        with interruptible(trainer):
             trainer.fit(task, train_dataloaders=loader)
-        except SystemExit as exc:
-            # On Ctrl-C Lightning tears down, ignores SIGINT from then on and calls sys.exit(1);
-            # restore the handler and hand the interrupt to the caller, which decides how to stop.
-            if not trainer.interrupted:
-                raise
-            if handler is not None:
-                signal.signal(signal.SIGINT, handler)
-            raise KeyboardInterrupt from exc
     if device.type != "cpu":
         task.to("cpu")  # fitted attributes live on CPU; inference moves what it needs
 

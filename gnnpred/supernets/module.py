@@ -37,7 +37,7 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 from torch import Tensor
 
 from gnnpred._common import resolve_device
-from gnnpred._lightning import quiet_lightning
+from gnnpred._lightning import CtrlC, interruptible, quiet_lightning
 from gnnpred.supernets.base import SuperNet
 from gnnpred.training.module import TrainingFailed
 
@@ -277,6 +277,7 @@ def trainer_for(device: str | torch.device, epochs: int, progress: bool,
         enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0,
         limit_val_batches=0, use_distributed_sampler=False, max_epochs=epochs,
         limit_train_batches=steps_per_epoch if steps_per_epoch is not None else 1.0,
+        callbacks=[CtrlC()],
     )
 
 
@@ -285,4 +286,6 @@ def run(module: OneShotModule, device: str | torch.device, epochs: int, progress
     """Fit ``module`` for ``epochs`` epochs on ``device`` (:func:`trainer_for`), quietly unless
     ``progress`` (Lightning's messages and progress bar)."""
     with quiet_lightning(progress):
-        trainer_for(device, epochs, progress, steps_per_epoch).fit(module)
+        trainer = trainer_for(device, epochs, progress, steps_per_epoch)
+        with interruptible(trainer):
+            trainer.fit(module)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from gnnpred._common import check_positive_int, resolve_device
-from gnnpred._lightning import quiet_lightning
+from gnnpred._lightning import CtrlC, interruptible, quiet_lightning
 from gnnpred.training.module import ClassifierModule, TrainingFailed
 
 __all__ = ["TrainResult", "train_network"]
@@ -120,6 +120,8 @@ def train_network(
         ValueError: If an argument is out of range, ``trainer_kwargs`` sets ``max_epochs``
             (use ``epochs``), or ``batch_size`` is given for a data module without one.
         TrainingFailed: If the training loss becomes NaN or infinite.
+        KeyboardInterrupt: On Ctrl-C (taken at the next batch boundary), after Lightning's
+            teardown, instead of Lightning's ``sys.exit(1)``.
     """
     check_positive_int("epochs", epochs)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
@@ -154,6 +156,9 @@ def train_network(
         "num_sanity_val_steps": 0,
     }
     options = {**defaults, **options, "max_epochs": int(epochs)}
+    callbacks = options.get("callbacks") or []
+    options["callbacks"] = [*(callbacks if isinstance(callbacks, list | tuple) else [callbacks]),
+                            CtrlC()]
     cuda = list(range(torch.cuda.device_count()))  # forked too, whichever one trains
     start = time.perf_counter()
     with quiet_lightning(progress), torch.random.fork_rng(devices=cuda):
@@ -161,13 +166,14 @@ def train_network(
         if reinitialise:
             _reinitialise(network)
         trainer = L.Trainer(**options)
-        trainer.fit(task, datamodule=datamodule)
-        epochs_run = trainer.current_epoch
-        every = trainer.check_val_every_n_epoch
-        if "val_acc" not in task.metrics or not every or epochs_run % every:
-            # the last epoch was not validated (validation every few epochs or by steps)
-            trainer.validate(task, datamodule=datamodule, verbose=False)
-        trainer.test(task, datamodule=datamodule, verbose=False)
+        with interruptible(trainer):
+            trainer.fit(task, datamodule=datamodule)
+            epochs_run = trainer.current_epoch
+            every = trainer.check_val_every_n_epoch
+            if "val_acc" not in task.metrics or not every or epochs_run % every:
+                # the last epoch was not validated (validation every few epochs or by steps)
+                trainer.validate(task, datamodule=datamodule, verbose=False)
+            trainer.test(task, datamodule=datamodule, verbose=False)
     seconds = time.perf_counter() - start
     metrics = task.metrics
     if "train_loss" not in metrics:
