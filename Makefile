@@ -18,7 +18,7 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 	$(PIP) install --quiet -e .
 	touch $@
 
-# dev: pytest and ruff.
+# dev: pytest, pytest-xdist and ruff.
 # (xgboost, the 'bench' extra, is used by benchmarks/predictor.py only, not by tests.)
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet $(TORCH)
@@ -30,8 +30,10 @@ venv: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m search.run
 
+# two test processes (pytest-xdist): the suite is mostly single-threaded start-ups and small
+# models, so two cores run it in about half the time
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
