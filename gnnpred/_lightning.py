@@ -55,8 +55,8 @@ class CtrlC(L.Callback):
     arrives; when that is a finalizer or a garbage-collector callback the exception is printed
     as "ignored" and training goes on, so a single Ctrl-C is occasionally lost. While
     :meth:`installed`, SIGINT only sets :attr:`requested` and this callback raises
-    ``KeyboardInterrupt`` at the next batch start or end, which Lightning handles as an
-    interrupt. A second Ctrl-C raises at once.
+    ``KeyboardInterrupt`` at the next batch start or end (training, validation or test), which
+    Lightning handles as an interrupt. A second Ctrl-C raises at once.
     """
 
     def __init__(self) -> None:
@@ -89,6 +89,7 @@ class CtrlC(L.Callback):
 
     on_train_batch_start = on_train_batch_end = _check
     on_validation_batch_start = on_validation_batch_end = _check
+    on_test_batch_start = on_test_batch_end = _check
 
 
 @contextlib.contextmanager
