@@ -230,3 +230,15 @@ def test_benchmarks_without_shared_data_run_and_print_their_tables(tmp_path, cap
 def test_unknown_benchmark_exits_2(capsys):
     assert load_script("search").main(["--benchmarks", "nb999"]) == 2
     assert "unknown nb999" in capsys.readouterr().err
+
+
+def test_headline_of_a_search_whose_median_misses_the_target_is_an_infinite_ratio():
+    rows = [
+        _run("evolution", 0, [[1, 0.1], [30, 0.7]]),
+        _run("evolution", 1, [[1, 0.2], [50, 0.7]]),
+        _run("assessor", 0, [[1, 0.1]]),
+        _run("assessor", 1, [[1, 0.1], [20, 0.7]]),
+        _run("assessor", 2, [[1, 0.1]]),
+    ]
+    hl = stats.headline(rows, 100)
+    assert hl["evolution"] == 40 and hl["queries"] == np.inf and hl["ratio"] == np.inf
