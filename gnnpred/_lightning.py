@@ -109,13 +109,10 @@ def interruptible(trainer: L.Trainer) -> Iterator[None]:
     ctrl_c = next((c for c in trainer.callbacks if isinstance(c, CtrlC)), None)
     if ctrl_c is None:
         raise ValueError("interruptible needs a Trainer built with a CtrlC() callback.")
-    handler = signal.getsignal(signal.SIGINT)
     try:
-        with ctrl_c.installed():
+        with ctrl_c.installed():  # restores the caller's handler on the way out
             yield
     except SystemExit as exc:
         if not trainer.interrupted:
             raise
-        if handler is not None:
-            signal.signal(signal.SIGINT, handler)
         raise KeyboardInterrupt from exc
