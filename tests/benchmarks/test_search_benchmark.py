@@ -1,6 +1,9 @@
 """benchmarks/search.py: --json keeps every finished run, --resume runs only the missing ones."""
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -242,3 +245,55 @@ def test_headline_of_a_search_whose_median_misses_the_target_is_an_infinite_rati
     ]
     hl = stats.headline(rows, 100)
     assert hl["evolution"] == 40 and hl["queries"] == np.inf and hl["ratio"] == np.inf
+
+
+_ORPHAN_CHILD = """
+import os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+sys.path.insert(0, sys.argv[2])
+from tests.benchmarks.conftest import load_script
+mod = load_script("search")
+
+def work(path):
+    with open(path + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(path + ".tmp", path)
+    time.sleep(120)
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, initializer=mod._exit_with_parent, initargs=(os.getpid(),))
+    pool.submit(work, sys.argv[1])
+    time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie has exited; only its parent entry is left
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_pool_workers_die_with_the_benchmark_process(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    pid_file = tmp_path / "worker.pid"
+    child = subprocess.Popen([sys.executable, "-c", _ORPHAN_CHILD, str(pid_file), str(root)])
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists():
+            assert child.poll() is None, "the child script exited before its worker started"
+            assert time.monotonic() < deadline, "the pool worker never started"
+            time.sleep(0.1)
+        worker = int(pid_file.read_text())
+        assert _alive(worker)
+        child.kill()
+        child.wait(10)
+        deadline = time.monotonic() + 10
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(worker), "the pool worker outlived the killed benchmark process"
+    finally:
+        child.kill()
+        child.wait(10)
