@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from search._jsonl import complete_lines
+
 logger = logging.getLogger(__name__)
 
 Arch = Any
@@ -188,13 +190,9 @@ class EvaluationCache:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = None if path is None else Path(path)
         self._entries: dict[tuple[str, int], Evaluation] = {}
-        if self.path is not None and self.path.exists():
-            data = self.path.read_bytes()
-            end = data.rfind(b"\n") + 1
-            if end < len(data):  # a torn last line: cut it, so the next append starts clean
-                with open(self.path, "r+b") as fh:
-                    fh.truncate(end)
-            for line in data[:end].decode("utf-8", "replace").splitlines():
+        if self.path is not None:
+            # a cache may lose entries: unreadable lines anywhere are skipped, not fatal
+            for line in complete_lines(self.path):
                 try:
                     d = json.loads(line)
                     ev = Evaluation(float(d["value"]), {k: float(v) for k, v in

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from search._jsonl import read_records
+
 logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.json"
@@ -80,7 +82,7 @@ def read_history(path: str | Path, *, repair: bool = True) -> list[Record]:
 
     Args:
         path: The ``history.jsonl`` file; a missing file is an empty history.
-        repair: Truncate the file after the last complete line when the tail is partial.
+        repair: Truncate a partial or unreadable last line off the file.
 
     Returns:
         The complete records, oldest first.
@@ -89,32 +91,19 @@ def read_history(path: str | Path, *, repair: bool = True) -> list[Record]:
         HistoryError: If a line other than the last is not a valid record, or indices skip.
     """
     path = Path(path)
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    lines = data.split(b"\n")  # the last piece is b"" when the file ends with a newline
-    records: list[Record] = []
-    good_end = 0  # byte offset just after the last complete, valid line
-    for i, line in enumerate(lines):
-        last = i == len(lines) - 1 or (i == len(lines) - 2 and lines[-1] == b"")
-        if i == len(lines) - 1 and line == b"":
-            break
-        rec = _parse(line) if i < len(lines) - 1 else None  # no newline: never complete
-        if rec is None:
-            if not last:
-                raise HistoryError(f"{path}: line {i + 1} is not a valid history record "
-                                 f"({line[:80]!r}); the file is corrupt, delete it to start again.")
-            logger.warning("%s: dropping a partially written last line (%d bytes)", path, len(line))
-            break
-        if rec.index != len(records):
-            raise HistoryError(f"{path}: line {i + 1} has index {rec.index}, expected "
-                             f"{len(records)}; the file is corrupt, delete it to start again.")
-        records.append(rec)
-        good_end += len(line) + 1
-    if repair and good_end < len(data):
-        with open(path, "r+b") as fh:
-            fh.truncate(good_end)
-    return records
+
+    def parse(line: bytes, n: int) -> Record | None:
+        rec = _parse(line)
+        if rec is not None and rec.index != n:  # all earlier lines are valid: line n + 1
+            raise HistoryError(f"{path}: line {n + 1} has index {rec.index}, expected {n}; "
+                               "the file is corrupt, delete it to start again.")
+        return rec
+
+    def corrupt(number: int, line: bytes) -> HistoryError:
+        return HistoryError(f"{path}: line {number} is not a valid history record "
+                            f"({line[:80]!r}); the file is corrupt, delete it to start again.")
+
+    return read_records(path, parse, corrupt, repair=repair)
 
 
 def _parse(line: bytes) -> Record | None:

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from search._jsonl import read_records
 from search.cli_config import UsageError, describe_benchmark
 from search.folder import write_atomic
 from search.oneshot_cli import data_factory
@@ -54,32 +55,26 @@ def run_folder(folder: Path, algorithm: str, seed: int) -> Path:
 
 
 def read_epochs(path: str | Path, *, repair: bool = True) -> list[dict[str, Any]]:
-    """Read a one-shot history; drop (and by default truncate away) a partial last line.
+    """Read a one-shot history; drop (and by default truncate away) a partial or unreadable
+    last line.
 
     Raises:
-        UsageError: If a line other than the last is not a record, or epochs skip.
+        UsageError: If a line other than the last is not the next epoch's record.
     """
     path = Path(path)
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    records: list[dict[str, Any]] = []
-    end = 0
-    for i, line in enumerate(data.split(b"\n")[:-1]):  # the piece after the last \n is partial
+
+    def parse(line: bytes, n: int) -> dict[str, Any] | None:
         try:
             rec = json.loads(line.decode("utf-8"))
-            ok = isinstance(rec, dict) and rec.get("epoch") == len(records)
         except ValueError:
-            ok = False
-        if not ok:
-            raise UsageError(f"{path}: line {i + 1} is not epoch {len(records)}'s record; the "
-                             "file is corrupt, delete its run folder to start that run again.")
-        records.append(rec)
-        end += len(line) + 1
-    if repair and end < len(data):
-        with open(path, "r+b") as fh:
-            fh.truncate(end)
-    return records
+            return None
+        return rec if isinstance(rec, dict) and rec.get("epoch") == n else None
+
+    def corrupt(number: int, line: bytes) -> UsageError:
+        return UsageError(f"{path}: line {number} is not epoch {number - 1}'s record; the file "
+                          "is corrupt, delete its run folder to start that run again.")
+
+    return read_records(path, parse, corrupt, repair=repair)
 
 
 class _History:

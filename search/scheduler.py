@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from search._jsonl import read_records
 from search.algorithms import ReplayMismatch, SearchAlgorithm
 from search.domain import Domain
 from search.engine import SearchResult
@@ -43,32 +44,24 @@ def evaluate_task(evaluator: Evaluator, arch: Hashable, seed: int) -> Evaluation
 
 def read_submitted(path: Path) -> list[tuple[str, int]]:
     """The ``(arch string, answers observed before)`` lines of ``submitted.jsonl``, oldest
-    first; a partially written last line is dropped and truncated away.
+    first; a partially written or unreadable last line is dropped and truncated away.
 
     Raises:
         HistoryError: If a line other than the last is not a valid submission.
     """
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    out: list[tuple[str, int]] = []
-    end = 0
-    pieces = data.split(b"\n")
-    for i, line in enumerate(pieces[:-1]):  # the piece after the last newline is never complete
+
+    def parse(line: bytes, n: int) -> tuple[str, int] | None:
         try:
             d = json.loads(line)
-            out.append((str(d["arch"]), int(d["after"])))
+            return str(d["arch"]), int(d["after"])
         except (ValueError, KeyError, TypeError):
-            if i < len(pieces) - 2:
-                raise HistoryError(f"{path}: line {i + 1} is not a valid submission "
-                                   f"({line[:80]!r}); delete the run folder to start "
-                                   "again.") from None
-            break
-        end += len(line) + 1
-    if end < len(data):
-        with open(path, "r+b") as fh:
-            fh.truncate(end)
-    return out
+            return None
+
+    def corrupt(number: int, line: bytes) -> HistoryError:
+        return HistoryError(f"{path}: line {number} is not a valid submission ({line[:80]!r}); "
+                            "delete the run folder to start again.")
+
+    return read_records(path, parse, corrupt)
 
 
 def run_async_search(
