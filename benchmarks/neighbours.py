@@ -44,21 +44,31 @@ def one_seed(key: str, seed: int, n_labels: int, n_good: int, n_targets: int) ->
     archs = list(domain.archs)
     vals = np.asarray([bench.query(a) for a in archs], dtype=float)
     order = np.argsort(-vals, kind="stable")
-    top = order[: max(n_targets, len(vals) // 100)]
+    top = order[: max(1, len(vals) // 100)]
+    n_rest = len(vals) - len(top) - n_good
+    if n_targets > len(top) or n_good > len(vals) // 20 - len(top) or n_labels > n_rest:
+        raise ValueError(f"{key} takes at most {len(top)} --targets (its top 1%), "
+                         f"{len(vals) // 20 - len(top)} --good (the rest of its top 5%) and "
+                         f"{max(n_rest, 0)} --labels (the other cells)")
     rng = np.random.default_rng(seed)
-    rest = np.setdiff1d(np.arange(len(archs)), top)
-    good = np.setdiff1d(order[: len(vals) // 20], top)
-    lab = np.concatenate([rng.choice(rest, n_labels, replace=False),
-                          rng.choice(good, min(n_good, len(good)), replace=False)])
+    good = rng.choice(np.setdiff1d(order[: len(vals) // 20], top), n_good, replace=False)
+    rest = np.setdiff1d(np.arange(len(archs)), np.concatenate([top, good]))
+    lab = np.concatenate([rng.choice(rest, n_labels, replace=False), good])
     pool_rows = rng.choice(len(archs), min(20000, len(archs)), replace=False)
     assessor = Assessor(space=space, random_state=seed, warm_start=True, verbose=False,
                         device="cpu", **DEFAULT_ASSESSOR_PARAMS)
     assessor.fit([archs[i] for i in lab], vals[lab], unlabeled=[archs[i] for i in pool_rows])
-    labelled = set(lab.tolist())
+    labelled = {domain.key(archs[i]) for i in lab}
     pred_hits, rand_share, any_hits, taus = [], [], [], []
-    for t in rng.choice(top, min(n_targets, len(top)), replace=False):
-        rows = [domain.index(c) for c in space.neighbours(archs[t]) if c in domain]
-        rows = [r for r in dict.fromkeys(rows) if r not in labelled and r != t]
+    for t in rng.choice(top, n_targets, replace=False):
+        # unlabelled neighbours, one per benchmark entry (equivalent cells share a key), never
+        # the target itself under another form
+        skip = labelled | {domain.key(archs[t])}
+        rows = {}
+        for c in space.neighbours(archs[t]):
+            if c in domain and domain.key(c) not in skip:
+                rows.setdefault(domain.key(c), domain.index(c))
+        rows = list(rows.values())
         if len(rows) < 2:
             continue
         nv = vals[rows]
@@ -69,8 +79,11 @@ def one_seed(key: str, seed: int, n_labels: int, n_good: int, n_targets: int) ->
         tau = kendalltau(p, nv).statistic
         if np.isfinite(tau):
             taus.append(tau)
-    return {"pred": np.mean(pred_hits), "random": np.mean(rand_share), "any": np.mean(any_hits),
-            "kendall": np.mean(taus) if taus else float("nan"), "targets": len(pred_hits)}
+    nan = float("nan")
+    return {"pred": np.mean(pred_hits) if pred_hits else nan,
+            "random": np.mean(rand_share) if rand_share else nan,
+            "any": np.mean(any_hits) if any_hits else nan,
+            "kendall": np.mean(taus) if taus else nan, "targets": len(pred_hits)}
 
 
 def main() -> int:
@@ -86,9 +99,11 @@ def main() -> int:
     args = parser.parse_args()
     keys = [k.strip() for k in args.benchmarks.split(",") if k.strip()]
     unknown = [k for k in keys if k not in bench_search.BENCHMARKS]
-    if unknown or not keys or min(args.seeds, args.labels, args.targets) < 1 or args.good < 0:
+    if (unknown or not keys or min(args.seeds, args.labels, args.targets) < 1
+            or min(args.good, args.first_seed) < 0):
         parser.error(f"--benchmarks takes {', '.join(bench_search.BENCHMARKS)} (got "
-                     f"{args.benchmarks!r}); --seeds, --labels, --targets must be >= 1")
+                     f"{args.benchmarks!r}); --seeds, --labels, --targets must be >= 1, "
+                     "--good and --first-seed >= 0")
     torch.set_num_threads(1)
     print(f"{'benchmark':10s} {'pred':>6s} {'random':>7s} {'any':>6s} {'kendall':>8s}  seeds")
     for key in keys:
@@ -97,11 +112,16 @@ def main() -> int:
             print(f"{key}: {needs} is absent; skipped")
             continue
         t0 = time.time()
-        rows = [one_seed(key, s, args.labels, args.good, args.targets)
-                for s in range(args.first_seed, args.first_seed + args.seeds)]
-        mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+        try:
+            rows = [one_seed(key, s, args.labels, args.good, args.targets)
+                    for s in range(args.first_seed, args.first_seed + args.seeds)]
+        except ValueError as exc:
+            parser.error(str(exc))
+        mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
+        n = sum(r["targets"] for r in rows)
         print(f"{key:10s} {mean['pred']:6.2f} {mean['random']:7.2f} {mean['any']:6.2f} "
-              f"{mean['kendall']:8.3f}  {args.seeds} ({time.time() - t0:.0f} s)", flush=True)
+              f"{mean['kendall']:8.3f}  {args.seeds} ({n} targets, {time.time() - t0:.0f} s)",
+              flush=True)
     return 0
 
 

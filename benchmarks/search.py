@@ -39,6 +39,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 import numpy as np
@@ -368,8 +369,11 @@ def _run_tasks(
         if t[1] not in HEAVY:
             keep(one_run(t))
     if heavy and jobs > 1:
+        # fork where there is one: a worker's parent is then this process (not a forkserver),
+        # which _exit_with_parent relies on
+        ctx = get_context("fork" if "fork" in get_all_start_methods() else None)
         with ProcessPoolExecutor(
-            jobs, initializer=_exit_with_parent, initargs=(os.getpid(),)
+            jobs, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
         ) as pool:
             futures = [pool.submit(one_run, t) for t in heavy]
             for i, fut in enumerate(as_completed(futures), 1):
@@ -392,7 +396,8 @@ def _exit_with_parent(parent: int) -> None:
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        if libc.prctl(1, int(signal.SIGKILL)) != 0:  # PR_SET_PDEATHSIG
+            return
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:  # the parent died before prctl took effect

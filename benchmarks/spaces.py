@@ -12,8 +12,10 @@ mutations per second of a ``mutate`` loop in every space; one NB101 search round
 de-duplicate against evaluated and pending cells, predict with an ``Assessor`` fitted on 100 cells
 of ``../shared/data/nb101_sample20k.csv``) over 100,000 candidates in under 10 s on 2 cores. The
 round is timed twice: with the assessor settings the assessor-guided search uses
-(``search.algorithms.assessor_guided.DEFAULT_ASSESSOR_PARAMS``: what a search round costs) and with
-a default ``Assessor`` (three heads of each kind: what a user's own surrogate loop costs).
+(``search.algorithms.assessor_guided.DEFAULT_ASSESSOR_PARAMS``) and with a default ``Assessor``
+(three heads of each kind: a user's own surrogate loop), both on ``--threads`` torch threads
+(``num_threads``; the assessor's default, and so the search's, is 1: a search on 2 cores gets
+the 2-thread figure with ``assessor_params={"num_threads": 2}``).
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def bench_round(n_candidates: int, n_labels: int, device: str, seed: int,
     """One NB101 search round: generate, de-duplicate and predict ``n_candidates`` cells.
 
     ``assessor`` is ``"search"`` (the assessor-guided search's settings) or ``"default"``
-    (``Assessor()``'s own defaults).
+    (``Assessor()``'s own defaults); either runs on the current torch thread count.
 
     Candidates: the neighbours of every labelled cell, mutations of the 100 best (1,000 each)
     and uniform cells of the space (the paper's sampler repeats its small cells too often to

@@ -4,9 +4,9 @@ Run folders keep their records (``history.jsonl``, ``submitted.jsonl``, the one-
 the evaluation cache) as one JSON object per line, each line written whole with its newline
 and flushed. A kill, a Ctrl-C or a full disk can therefore damage only the end of a file: a
 last line without its newline (a torn write) or, rarely, a complete last line that does not
-parse. Readers drop that tail, say so in a warning, and by default cut it off the file so that
-the next append starts on a line of its own; anything wrong before the last line means the
-file was edited or mixed up, and is an error.
+parse. Readers drop that one damaged line, say so in a warning, and by default cut it off the
+file so that the next append starts on a line of its own; anything more (an unreadable line
+before the last, or two damaged lines) means the file was edited or mixed up, and is an error.
 """
 
 from __future__ import annotations
@@ -28,22 +28,28 @@ def _truncate(path: Path, size: int) -> None:
         fh.truncate(size)
 
 
+def _split(path: Path, repair: bool) -> tuple[list[bytes], bool]:
+    """``(complete lines, whether a torn last line was dropped)``."""
+    if not path.exists():
+        return [], False
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    torn = end < len(data)
+    if torn:
+        logger.warning("%s: dropping a partially written last line (%d bytes)", path,
+                       len(data) - end)
+        if repair:
+            _truncate(path, end)
+    return data[:end].split(b"\n")[:-1], torn
+
+
 def complete_lines(path: Path, *, repair: bool = True) -> list[bytes]:
     """The newline-terminated lines of ``path``, without their newlines.
 
     A last line without a newline is a torn write: it is left out, with a warning, and with
     ``repair`` truncated off the file. A missing file has no lines.
     """
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):
-        logger.warning("%s: dropping a partially written last line (%d bytes)", path,
-                       len(data) - end)
-        if repair:
-            _truncate(path, end)
-    return data[:end].split(b"\n")[:-1]
+    return _split(path, repair)[0]
 
 
 def read_records(
@@ -69,14 +75,15 @@ def read_records(
         The records of the valid lines; a damaged last line is dropped with a warning.
 
     Raises:
-        Exception: ``corrupt(...)`` for an invalid line before the last.
+        Exception: ``corrupt(...)`` for an invalid line before the last, or for an invalid
+            last complete line followed by a torn one (a kill damages one line, not two).
     """
-    lines = complete_lines(path, repair=repair)
+    lines, torn = _split(path, repair)
     records: list[T] = []
     for i, line in enumerate(lines):
         rec = parse(line, len(records))
         if rec is None:
-            if i < len(lines) - 1:
+            if i < len(lines) - 1 or torn:
                 raise corrupt(i + 1, line)
             logger.warning("%s: dropping an unreadable last line (%r)", path, line[:80])
             if repair:

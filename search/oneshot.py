@@ -68,7 +68,13 @@ def read_epochs(path: str | Path, *, repair: bool = True) -> list[dict[str, Any]
             rec = json.loads(line.decode("utf-8"))
         except ValueError:
             return None
-        return rec if isinstance(rec, dict) and rec.get("epoch") == n else None
+        if not isinstance(rec, dict) or "epoch" not in rec:
+            return None
+        if rec["epoch"] != n:  # all earlier lines are valid: this is line n + 1
+            raise UsageError(f"{path}: line {n + 1} is epoch {rec['epoch']!r}'s record, "
+                             f"expected epoch {n}'s; the file is corrupt, delete its run folder "
+                             "to start that run again.")
+        return rec
 
     def corrupt(number: int, line: bytes) -> UsageError:
         return UsageError(f"{path}: line {number} is not epoch {number - 1}'s record; the file "

@@ -42,9 +42,10 @@ def evaluate_task(evaluator: Evaluator, arch: Hashable, seed: int) -> Evaluation
     return evaluator.evaluate(arch, seed)
 
 
-def read_submitted(path: Path) -> list[tuple[str, int]]:
+def read_submitted(path: Path, *, repair: bool = True) -> list[tuple[str, int]]:
     """The ``(arch string, answers observed before)`` lines of ``submitted.jsonl``, oldest
-    first; a partially written or unreadable last line is dropped and truncated away.
+    first; a partially written or unreadable last line is dropped and, with ``repair`` (off
+    for a reader watching a running search), truncated away.
 
     Raises:
         HistoryError: If a line other than the last is not a valid submission.
@@ -61,7 +62,7 @@ def read_submitted(path: Path) -> list[tuple[str, int]]:
         return HistoryError(f"{path}: line {number} is not a valid submission ({line[:80]!r}); "
                             "delete the run folder to start again.")
 
-    return read_records(path, parse, corrupt)
+    return read_records(path, parse, corrupt, repair=repair)
 
 
 def run_async_search(

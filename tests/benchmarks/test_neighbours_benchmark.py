@@ -28,9 +28,16 @@ def test_figures_on_the_embedded_table_are_consistent_shares(script, monkeypatch
 
 
 @pytest.mark.parametrize("args", [["--benchmarks", "nb999"], ["--seeds", "0"],
-                                  ["--targets", "0"], ["--good", "-1"]])
+                                  ["--targets", "0"], ["--good", "-1"], ["--first-seed", "-1"]])
 def test_bad_arguments_exit_2_naming_the_choices(script, monkeypatch, capsys, args):
     with pytest.raises(SystemExit) as exc:
         _run(script, monkeypatch, *args)
     assert exc.value.code == 2
     assert "nb201-embedded" in capsys.readouterr().err
+
+
+def test_more_targets_than_the_top_percent_exits_2_saying_the_limit(script, monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exc:
+        _run(script, monkeypatch, "--benchmarks", "nb201-embedded", "--targets", "500")
+    assert exc.value.code == 2
+    assert "at most 156 --targets" in capsys.readouterr().err

@@ -1,6 +1,8 @@
 """benchmarks/search.py: --json keeps every finished run, --resume runs only the missing ones."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -250,6 +252,7 @@ def test_headline_of_a_search_whose_median_misses_the_target_is_an_infinite_rati
 _ORPHAN_CHILD = """
 import os, sys, time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 sys.path.insert(0, sys.argv[2])
 from tests.benchmarks.conftest import load_script
 mod = load_script("search")
@@ -261,7 +264,8 @@ def work(path):
     time.sleep(120)
 
 if __name__ == "__main__":
-    pool = ProcessPoolExecutor(1, initializer=mod._exit_with_parent, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(1, mp_context=get_context("fork"),
+                               initializer=mod._exit_with_parent, initargs=(os.getpid(),))
     pool.submit(work, sys.argv[1])
     time.sleep(120)
 """
@@ -280,6 +284,7 @@ def test_pool_workers_die_with_the_benchmark_process(tmp_path):
     root = Path(__file__).resolve().parents[2]
     pid_file = tmp_path / "worker.pid"
     child = subprocess.Popen([sys.executable, "-c", _ORPHAN_CHILD, str(pid_file), str(root)])
+    worker = None
     try:
         deadline = time.monotonic() + 60
         while not pid_file.exists():
@@ -297,3 +302,5 @@ def test_pool_workers_die_with_the_benchmark_process(tmp_path):
     finally:
         child.kill()
         child.wait(10)
+        if worker is not None and _alive(worker):
+            os.kill(worker, signal.SIGKILL)

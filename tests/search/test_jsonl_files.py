@@ -39,7 +39,7 @@ WITH_REPAIR_SWITCH = [p for p in READERS if p.id != "submitted"]
 
 
 @pytest.mark.parametrize(("reader", "lines"), READERS)
-@pytest.mark.parametrize("tail", [b'{"ind', b"not json\n", b'{"epoch": 99}\n'])
+@pytest.mark.parametrize("tail", [b'{"ind', b"not json\n", b"[1, 2]\n"])
 def test_a_damaged_last_line_is_dropped_and_cut_off(tmp_path, reader, lines, tail):
     path = tmp_path / "f.jsonl"
     good = ("\n".join(lines(3)) + "\n").encode()
@@ -67,6 +67,24 @@ def test_a_bad_line_before_the_last_is_an_error_naming_it(tmp_path, reader, line
     with pytest.raises((ValueError, UsageError), match="line 2"):
         reader(path)
     assert path.read_bytes() == before  # nothing is cut from a corrupt file
+
+
+@pytest.mark.parametrize(("reader", "lines"), READERS)
+def test_two_damaged_lines_are_an_error_not_two_drops(tmp_path, reader, lines):
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(("\n".join(lines(2)) + "\n").encode() + b'garbage\n{"torn')
+    with pytest.raises((ValueError, UsageError), match="line 3"):
+        reader(path)  # a kill tears one line: a bad complete line before it is corruption
+
+
+def test_an_out_of_order_epoch_is_an_error_even_on_the_last_line(tmp_path):
+    path = tmp_path / "f.jsonl"
+    rows = _epochs(3)
+    path.write_text("\n".join([*rows, rows[1]]) + "\n")
+    before = path.read_bytes()
+    with pytest.raises(UsageError, match="line 4 is epoch 1's record, expected epoch 3's"):
+        read_epochs(path)
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize(("reader", "lines"), READERS)
