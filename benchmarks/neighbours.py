@@ -42,7 +42,7 @@ def one_seed(key: str, seed: int, n_labels: int, n_good: int, n_targets: int) ->
     bench, domain = bench_search._bench(key)
     space = domain.space
     archs = list(domain.archs)
-    vals = np.asarray([bench.query(a) for a in archs], dtype=float)
+    vals = np.asarray(bench.query_many(archs), dtype=float)
     order = np.argsort(-vals, kind="stable")
     top = order[: max(1, len(vals) // 100)]
     n_rest = len(vals) - len(top) - n_good
@@ -66,8 +66,8 @@ def one_seed(key: str, seed: int, n_labels: int, n_good: int, n_targets: int) ->
         skip = labelled | {domain.key(archs[t])}
         rows = {}
         for c in space.neighbours(archs[t]):
-            if c in domain and domain.key(c) not in skip:
-                rows.setdefault(domain.key(c), domain.index(c))
+            if c in domain and (k := domain.key(c)) not in skip:
+                rows.setdefault(k, domain.index(c))
         rows = list(rows.values())
         if len(rows) < 2:
             continue
