@@ -168,12 +168,29 @@ def unlabeled_key(est, space, unlabeled) -> str:
     if unlabeled is None or not isinstance(unlabeled, Sequence):
         spec = f"{unlabeled!r}/{est.max_unlabeled}/{est.random_state!r}"
     else:
-        text = "\n".join(map(str, (space.hash(a) for a in unlabeled)))
-        spec = hashlib.sha1(text.encode()).hexdigest()
+        spec = _sequence_spec(est, space, unlabeled)
     shape = (est.hidden_channels, est.embedding_dim, est.num_layers, est.variational,
              est.pretrain_steps, est.canonicalize, est.gcn_layers, est.k,
              repr(est.extra_features))
     return f"{space.name}|{spec}|{shape}"
+
+
+def _sequence_spec(est, space, unlabeled: Sequence) -> str:
+    """Digest of the hashes of an unlabelled list.
+
+    A search refits with the same cells each round: when ``unlabeled`` holds the very cell
+    objects of the last call, in the same order, for the same kind of space (cells are
+    immutable), the digest is reused instead of hashing every cell again.
+    """
+    memo = est.__dict__.get("_unlabeled_memo")
+    space_id = (type(space), repr(space))
+    if (memo is not None and memo[0] == space_id and len(memo[1]) == len(unlabeled)
+            and all(a is b for a, b in zip(memo[1], unlabeled, strict=True))):
+        return memo[2]
+    text = "\n".join(map(str, (space.hash(a) for a in unlabeled)))
+    spec = hashlib.sha1(text.encode()).hexdigest()
+    est.__dict__["_unlabeled_memo"] = (space_id, list(unlabeled), spec)
+    return spec
 
 
 def draw_unlabeled(space, unlabeled, max_unlabeled: int, rng: np.random.Generator,

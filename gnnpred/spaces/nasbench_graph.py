@@ -77,6 +77,10 @@ def _table() -> tuple[dict[tuple, int], dict[int, NASBenchGraphCell]]:
     return by_sig, {key: NASBenchGraphCell(*spec) for key, spec in specs.items()}
 
 
+#: Most keys a space remembers (every valid cell of the full op set fits: 24 links x 9**4 ops).
+_KEY_MEMO_MAX = 24 * 9**4
+
+
 @register_space("nasbench-graph")
 class NASBenchGraphSpace(NBGraphBatchOps):
     """The NAS-Bench-Graph space: 26,206 distinct cells (2,021 with the proteins op set).
@@ -289,9 +293,29 @@ class NASBenchGraphSpace(NBGraphBatchOps):
         return str(self._key(arch))
 
     def _key(self, arch: NASBenchGraphCell) -> int:
-        """The benchmark's own integer key of ``arch``."""
+        """The benchmark's own integer key of ``arch``.
+
+        Keys of valid cells are remembered (a search asks for the same cells' keys many times
+        a round, and computing a :func:`signature` costs about 20 times a look-up); a cell is
+        looked up only when its fields have the exact types of a valid cell, so a remembered
+        key never lets an invalid cell (a bool in ``link``, say) pass :meth:`validate`.
+        """
+        memo = self.__dict__.setdefault("_key_memo", {})
+        if (type(arch) is NASBenchGraphCell and type(arch.link) is tuple
+                and type(arch.ops) is tuple and set(map(type, arch.link)) == {int}):
+            key = memo.get(arch)
+            if key is not None:
+                return key
         self.validate(arch)
-        return _table()[0][signature(arch.link, arch.ops)]
+        key = _table()[0][signature(arch.link, arch.ops)]
+        if len(memo) < _KEY_MEMO_MAX:
+            memo[arch] = key
+        return key
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_key_memo", None)  # a cache: rebuilt on use, not worth pickling to workers
+        return state
 
     def canonical(self, arch: NASBenchGraphCell) -> NASBenchGraphCell:
         """The benchmark's representative of the cells equivalent to ``arch``.

@@ -64,6 +64,21 @@ def test_warm_start_reuses_the_autoencoder_and_extends_the_graph(nb201, split, m
     assert cold.autoencoder_ is not ae
 
 
+def test_an_unlabelled_list_edited_in_place_is_a_new_pool(nb201, split):
+    _, archs, y = nb201
+    tr, te = split
+    unlabeled = [archs[i] for i in te[:150]]
+    a = Assessor(**SMALL, warm_start=True)
+    a.fit([archs[i] for i in tr[:30]], y[tr[:30]], unlabeled=unlabeled)
+    ae = a.autoencoder_
+    a.fit([archs[i] for i in tr[:30]], y[tr[:30]], unlabeled=unlabeled)  # the same list: warm
+    assert a.autoencoder_ is ae
+    unlabeled[0] = archs[te[200]]  # the same list object, another cell: not the same pool
+    a.fit([archs[i] for i in tr[:30]], y[tr[:30]], unlabeled=unlabeled)
+    assert a.autoencoder_ is not ae
+    assert a.pool_.index.get(a.space_.hash(a.space_.canonical(archs[te[200]]))) is not None
+
+
 def test_a_warm_fit_that_failed_half_way_is_repaired_by_the_next(nb201, split, monkeypatch):
     _, archs, y = nb201
     tr, te = split

@@ -202,6 +202,21 @@ def test_hash_is_a_str_of_the_benchmark_key(space):
     assert space.from_key(key) == space.canonical(cell)
 
 
+def test_remembered_keys_never_admit_a_cell_that_only_compares_equal(space, proteins):
+    cell = space.make(link=[0, 0, 1, 2], ops=["gcn", "gat", "skip", "sage"])
+    key = space.hash(cell)
+    assert [space.hash(cell) for _ in range(3)] == [key] * 3
+    for twin in (NASBenchGraphCell((0, False, 1, 2), cell.ops),  # == cell, as False == 0
+                 NASBenchGraphCell((0, 0.0, 1, 2), cell.ops)):
+        assert twin == cell
+        with pytest.raises((TypeError, ValueError), match="link"):
+            space.hash(twin)
+    with pytest.raises(ValueError, match="Valid ops"):  # 'gat' is not a proteins op
+        proteins.hash(cell)
+    copy = pickle.loads(pickle.dumps(space))  # a worker's copy: same keys
+    assert copy.hash(cell) == key and copy.canonical(cell) == space.canonical(cell)
+
+
 # ----------------------------------------------------------------------------------- sampling
 def test_sample_seeded_canonical_and_spread(space, proteins):
     a = space.sample_many(2000, np.random.default_rng(3))
