@@ -179,18 +179,31 @@ def _sequence_spec(est, space, unlabeled: Sequence) -> str:
     """Digest of the hashes of an unlabelled list.
 
     A search refits with the same cells each round: when ``unlabeled`` holds the very cell
-    objects of the last call, in the same order, for the same kind of space (cells are
-    immutable), the digest is reused instead of hashing every cell again.
+    objects of the last call, in the same order, for a space of the same class and settings
+    (cells are immutable), the digest is reused instead of hashing every cell again.
     """
     memo = est.__dict__.get("_unlabeled_memo")
-    space_id = (type(space), repr(space))
-    if (memo is not None and memo[0] == space_id and len(memo[1]) == len(unlabeled)
+    if (memo is not None and _same_space(memo[0], space) and len(memo[1]) == len(unlabeled)
             and all(a is b for a, b in zip(memo[1], unlabeled, strict=True))):
         return memo[2]
     text = "\n".join(map(str, (space.hash(a) for a in unlabeled)))
     spec = hashlib.sha1(text.encode()).hexdigest()
-    est.__dict__["_unlabeled_memo"] = (space_id, list(unlabeled), spec)
+    est.__dict__["_unlabeled_memo"] = (space, list(unlabeled), spec)
     return spec
+
+
+def _same_space(a, b) -> bool:
+    """Whether two spaces hash alike: the same object, or the same class with equal public
+    attributes (``get_space`` builds a new instance at every fit)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool({k: v for k, v in vars(a).items() if not k.startswith("_")}
+                    == {k: v for k, v in vars(b).items() if not k.startswith("_")})
+    except (TypeError, ValueError):  # attributes that do not compare (arrays): assume not
+        return False
 
 
 def draw_unlabeled(space, unlabeled, max_unlabeled: int, rng: np.random.Generator,

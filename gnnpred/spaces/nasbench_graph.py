@@ -313,8 +313,9 @@ class NASBenchGraphSpace(NBGraphBatchOps):
         return key
 
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_key_memo", None)  # a cache: rebuilt on use, not worth pickling to workers
+        state = dict(super().__getstate__() or self.__dict__)
+        for cache in ("_key_memo", "_cells"):  # rebuilt on use; workers get a small pickle
+            state.pop(cache, None)
         return state
 
     def canonical(self, arch: NASBenchGraphCell) -> NASBenchGraphCell:

@@ -9,6 +9,7 @@ from gnnpred import Assessor
 from gnnpred.assessor import Pool, training
 from gnnpred.assessor import pool as pool_module
 from gnnpred.similarity import knn
+from gnnpred.spaces import NASBench201Space
 from tests.gnnpred.assessor.conftest import SMALL
 
 
@@ -77,6 +78,32 @@ def test_an_unlabelled_list_edited_in_place_is_a_new_pool(nb201, split):
     a.fit([archs[i] for i in tr[:30]], y[tr[:30]], unlabeled=unlabeled)
     assert a.autoencoder_ is not ae
     assert a.pool_.index.get(a.space_.hash(a.space_.canonical(archs[te[200]]))) is not None
+
+
+class _SaltedSpace(NASBench201Space):
+    """A space whose hashes depend on a setting its repr does not show."""
+
+    def __init__(self, salt: int) -> None:
+        self.salt, self.calls = salt, 0
+
+    def hash(self, arch) -> str:
+        self.calls += 1
+        return f"{super().hash(arch)}/{self.salt}"
+
+
+def test_the_unlabelled_digest_is_reused_only_for_the_same_cells_and_space(nb201):
+    _, archs, _ = nb201
+    est, cells = Assessor(), list(archs[:300])
+    space = _SaltedSpace(0)
+    key = pool_module.unlabeled_key(est, space, cells)
+    assert space.calls == 300
+    assert pool_module.unlabeled_key(est, space, list(cells)) == key  # a new list, same cells
+    assert space.calls == 300  # reused, not hashed again
+    assert pool_module.unlabeled_key(est, _SaltedSpace(0), cells) == key  # same settings
+    other = _SaltedSpace(1)
+    assert repr(other) == repr(space)
+    assert pool_module.unlabeled_key(est, other, cells) != key and other.calls == 300
+    assert pool_module.unlabeled_key(est, space, cells[::-1]) != key  # same cells, new order
 
 
 def test_a_warm_fit_that_failed_half_way_is_repaired_by_the_next(nb201, split, monkeypatch):

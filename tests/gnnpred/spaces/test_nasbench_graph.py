@@ -217,6 +217,16 @@ def test_remembered_keys_never_admit_a_cell_that_only_compares_equal(space, prot
     assert copy.hash(cell) == key and copy.canonical(cell) == space.canonical(cell)
 
 
+def test_a_used_space_still_pickles_small():
+    space = NASBenchGraphSpace()
+    small = len(pickle.dumps(space))
+    for c in space.sample_many(2000, np.random.default_rng(0)):  # fills the space's caches
+        space.hash(space.mutate(c, np.random.default_rng(1)))
+    assert len(pickle.dumps(space)) == small  # what Ray workers and subprocesses receive
+    assert pickle.loads(pickle.dumps(space)).sample_many(3, np.random.default_rng(0)) == \
+        space.sample_many(3, np.random.default_rng(0))
+
+
 # ----------------------------------------------------------------------------------- sampling
 def test_sample_seeded_canonical_and_spread(space, proteins):
     a = space.sample_many(2000, np.random.default_rng(3))
