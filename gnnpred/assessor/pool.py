@@ -199,9 +199,11 @@ def _same_space(a, b) -> bool:
         return True
     if type(a) is not type(b):
         return False
+    def settings(space) -> dict:
+        return {k: v for k, v in vars(space).items() if not k.startswith("_")}
+
     try:
-        return bool({k: v for k, v in vars(a).items() if not k.startswith("_")}
-                    == {k: v for k, v in vars(b).items() if not k.startswith("_")})
+        return bool(settings(a) == settings(b))
     except (TypeError, ValueError):  # attributes that do not compare (arrays): assume not
         return False
 

@@ -116,6 +116,11 @@ class NASBenchGraphSpace(NBGraphBatchOps):
         return f"{type(self).__name__}(op_set={self.op_set!r})"
 
     @functools.cached_property
+    def _key_memo(self) -> dict[NASBenchGraphCell, int]:
+        """Keys of the valid cells :meth:`_key` has computed (not pickled)."""
+        return {}
+
+    @functools.cached_property
     def _cells(self) -> list[NASBenchGraphCell]:
         return [c for c in _table()[1].values() if set(c.ops) <= self._op_ok]
 
@@ -300,7 +305,7 @@ class NASBenchGraphSpace(NBGraphBatchOps):
         looked up only when its fields have the exact types of a valid cell, so a remembered
         key never lets an invalid cell (a bool in ``link``, say) pass :meth:`validate`.
         """
-        memo = self.__dict__.setdefault("_key_memo", {})
+        memo = self._key_memo
         if (type(arch) is NASBenchGraphCell and type(arch.link) is tuple
                 and type(arch.ops) is tuple and set(map(type, arch.link)) == {int}):
             key = memo.get(arch)
