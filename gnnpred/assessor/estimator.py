@@ -311,7 +311,8 @@ class Assessor(RegressorMixin, BaseEstimator):
             raise NotFittedError("This Assessor instance is not fitted yet. Call 'fit' with "
                                  "labelled architectures first.")
 
-    def predict(self, archs: Sequence, *, return_std: bool = False, return_parts: bool = False):
+    def predict(self, archs: Sequence, *, return_std: bool = False, return_parts: bool = False,
+                gcn_top: int | None = None):
         """Predict the scores of ``archs``.
 
         Args:
@@ -321,7 +322,14 @@ class Assessor(RegressorMixin, BaseEstimator):
                 predictions (member ``i`` combines the ``i``-th GCN and regressor heads, as
                 the mean does), in label units: a disagreement score for acquisition
                 functions such as ``mean + beta * std``. It is 0 everywhere with ``n_heads=1``.
-            return_parts: Also return a dict with the GCN and regressor-head predictions.
+            return_parts: Also return a dict with the GCN and regressor-head predictions
+                (NaN in the GCN entries of cells ``gcn_top`` left out).
+            gcn_top: For ranking very large candidate sets where only the best matter: of
+                the cells outside the fitted pool, only the ``gcn_top`` best by the regressor
+                heads are scored by the GCN heads too (each needs its nearest pool cells, the
+                largest cost at 100,000 new cells); the others get the regressor heads'
+                prediction alone. None (default) scores every cell with every head. Cells of
+                the pool always have both.
 
         Returns:
             Predictions ``[len(archs)]`` in the units of the training labels, followed by the
@@ -330,17 +338,20 @@ class Assessor(RegressorMixin, BaseEstimator):
 
         Raises:
             NotFittedError: Before :meth:`fit`.
-            ValueError: On empty input.
+            ValueError: On empty input, or a ``gcn_top`` that is not a positive integer.
             TypeError: On cells of another space.
         """
         self._check_fitted()
+        if gcn_top is not None and (isinstance(gcn_top, bool) or
+                                    not isinstance(gcn_top, numbers.Integral) or gcn_top < 1):
+            raise ValueError(f"gcn_top must be a positive integer or None. Got {gcn_top!r}.")
         archs = to_cells(self.space_, archs, "archs")
         if not archs:
             raise ValueError("predict needs at least 1 architecture. Got an empty list.")
         device = resolve_device(self.device)
         with T.torch_threads(self.num_threads):
-            parts = self._scores(archs, device)
-        members = self.heads_.combine(parts)  # [n_heads, n]
+            parts, gcn_scored = self._scores(archs, device, gcn_top)
+        members = self.heads_.combine(parts, gcn_scored)  # [n_heads, n]
         out = [self.target_.inverse(members.mean(0))]
         if return_std:
             out.append(np.stack([self.target_.inverse(m) for m in members]).std(0))
@@ -348,13 +359,15 @@ class Assessor(RegressorMixin, BaseEstimator):
             out.append({name: self.target_.inverse(v.mean(0)) for name, v in parts.items()})
         return out[0] if len(out) == 1 else tuple(out)
 
-    def _scores(self, archs: list, device: torch.device) -> dict[str, np.ndarray]:
-        """Per-head standardised scores of ``archs``; new cells are embedded on the fly."""
+    def _scores(self, archs: list, device: torch.device, gcn_top: int | None
+                ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Per-head standardised scores of ``archs`` and the GCN-scored mask (see
+        :meth:`Heads.score`); new cells are embedded on the fly."""
         space, pool = self.space_, self.pool_
         cells = [self._cell(space, a) for a in archs]
         rows = np.asarray([pool.index.get(space.hash(c), -1) for c in cells])
         new = [cells[i] for i in np.flatnonzero(rows < 0)]
-        graphs = emb_z = extra_z = None
+        graphs = extra_z = None
         if new:
             graphs = T.dense_graphs(space, new, pool.max_nodes)
             raw = (check_extra(self.extra_features(new), len(new), "architectures")
@@ -362,10 +375,12 @@ class Assessor(RegressorMixin, BaseEstimator):
             if raw.shape[1] != pool.extra.shape[1]:
                 raise ValueError(f"extra_features returned {raw.shape[1]} columns; it returned "
                                  f"{pool.extra.shape[1]} at fit time.")
-            emb = np.zeros((len(new), pool.embedding.shape[1]))
-            if self.heads_.gcn:
-                emb = T.embed(self.autoencoder_, graphs, device).numpy().astype(np.float64)
-            emb_std, ext_std = pool.standardise(emb, raw)
-            emb_z = torch.as_tensor(emb_std, dtype=torch.float32)
+            _, ext_std = pool.standardise(np.zeros((len(new), pool.embedding.shape[1])), raw)
             extra_z = torch.as_tensor(ext_std, dtype=torch.float32)
-        return self.heads_.score(pool, rows, graphs, emb_z, extra_z, device)
+
+        def embed(pick: np.ndarray) -> torch.Tensor:
+            emb = T.embed(self.autoencoder_, graphs[torch.as_tensor(pick)], device)
+            emb_std, _ = pool.standardise(emb.numpy().astype(np.float64), raw[pick])
+            return torch.as_tensor(emb_std, dtype=torch.float32)
+
+        return self.heads_.score(pool, rows, graphs, extra_z, embed, device, gcn_top)

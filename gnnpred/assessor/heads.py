@@ -4,6 +4,7 @@ neighbourhood in embedding space, and GIN regressor heads, which read the cell's
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,41 +54,66 @@ class Heads:
                 [T.regressor_forward(r, pool.graphs, extra, device) for r in self.regressor]
             ).numpy()
 
-    def combine(self, parts: dict[str, np.ndarray]) -> np.ndarray:
-        """Ensemble members ``[n_heads, n]`` from per-type scores ``[n_heads, n]``."""
+    def combine(self, parts: dict[str, np.ndarray], gcn_scored: np.ndarray | None = None
+                ) -> np.ndarray:
+        """Ensemble members ``[n_heads, n]`` from per-type scores ``[n_heads, n]``.
+
+        ``gcn_scored`` (bool ``[n]``, None for all) marks the cells the GCN heads scored; the
+        others are the regressor heads' alone.
+        """
         gcn, reg = parts.get("gcn"), parts.get("regressor")
         if gcn is None:
             return reg
         if reg is None:
             return gcn
-        return self.gcn_weight * gcn + (1.0 - self.gcn_weight) * reg
+        mixed = self.gcn_weight * gcn + (1.0 - self.gcn_weight) * reg
+        return mixed if gcn_scored is None else np.where(gcn_scored, mixed, reg)
 
     def score(self, pool: Pool, rows: np.ndarray, graphs: DenseGraphs | None,
-              emb_z: torch.Tensor | None, extra_z: torch.Tensor | None,
-              device: torch.device) -> dict[str, np.ndarray]:
-        """Per-type scores ``[n_heads, n]`` of ``n`` cells.
+              extra_z: torch.Tensor | None, embed: Callable[[np.ndarray], torch.Tensor],
+              device: torch.device, gcn_top: int | None = None
+              ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Per-type scores ``[n_heads, n]`` of ``n`` cells, and which ones the GCN scored.
 
         Args:
             pool: The pool the heads were trained on.
             rows: Pool row of each cell, ``-1`` for cells outside the pool.
             graphs: Graphs of the cells outside the pool (None if there are none).
-            emb_z: Their standardised embeddings ``[m, d]``.
             extra_z: Their standardised extra features ``[m, f]``.
+            embed: Standardised embeddings ``[k, d]`` of the cells outside the pool at the
+                given positions (``0 <= i < m``); called only for the cells the GCN scores.
             device: Where to compute.
+            gcn_top: Score at most this many cells outside the pool with the GCN heads: the
+                best by the regressor heads (None: all of them).
+
+        Returns:
+            ``(parts, gcn_scored)``: the scores, with NaN in the GCN rows of cells it did not
+            score, and a bool mask ``[n]`` of the cells it scored (None when it scored all).
         """
         new, old = np.flatnonzero(rows < 0), np.flatnonzero(rows >= 0)
         parts: dict[str, np.ndarray] = {}
-        for name, heads in (("gcn", self.gcn), ("regressor", self.regressor)):
-            if not heads:
-                continue
-            out = np.empty((len(heads), len(rows)))
-            out[:, old] = self.pool_scores[name][:, rows[old]]
+        if self.regressor:
+            out = np.empty((len(self.regressor), len(rows)))
+            out[:, old] = self.pool_scores["regressor"][:, rows[old]]
             if new.size:
-                out[:, new] = (self._gcn_new(pool, emb_z, extra_z, device) if name == "gcn" else
-                               torch.stack([T.regressor_forward(r, graphs, extra_z, device)
-                                            for r in self.regressor]).numpy())
-            parts[name] = out
-        return parts
+                out[:, new] = torch.stack([T.regressor_forward(r, graphs, extra_z, device)
+                                           for r in self.regressor]).numpy()
+            parts["regressor"] = out
+        scored = None
+        if self.gcn:
+            out = np.full((len(self.gcn), len(rows)), np.nan)
+            out[:, old] = self.pool_scores["gcn"][:, rows[old]]
+            pick = np.arange(new.size)
+            if gcn_top is not None and new.size > gcn_top and self.regressor:
+                best = np.argsort(-parts["regressor"][:, new].mean(0), kind="stable")
+                pick = np.sort(best[:gcn_top])
+                scored = np.ones(len(rows), dtype=bool)
+                scored[new] = False
+                scored[new[pick]] = True
+            if pick.size:
+                out[:, new[pick]] = self._gcn_new(pool, embed(pick), extra_z[pick], device)
+            parts["gcn"] = out
+        return parts, scored
 
     def _gcn_new(self, pool: Pool, emb_z: torch.Tensor, extra_z: torch.Tensor,
                  device: torch.device) -> np.ndarray:

@@ -66,6 +66,12 @@ DEFAULT_ASSESSOR_PARAMS: dict[str, Any] = {
     "pretrain_steps": 300, "n_heads": 1, "hidden_channels": 32, "gcn_weight": 0.1,
     "gcn_epochs": 100, "warm_heads": False,
 }
+#: New candidates (outside the unlabelled pool) a round scores with the GCN head as well, the
+#: best by the regressor head (``Assessor.predict(gcn_top=...)``); the rest get the regressor
+#: head alone. Each GCN-scored new cell needs its nearest pool cells, the largest cost of a round
+#: of 100,000 candidates, while a round queries only the best few. Rounds of the default
+#: ``n_candidates`` and table searches (every candidate is in the pool) score every cell fully.
+GCN_TOP = 5000
 #: Assessor arguments the search sets itself.
 _RESERVED = ("space", "warm_start")
 
@@ -274,10 +280,10 @@ class AssessorGuidedSearch(SearchAlgorithm):
 
     def _predict(self, archs: list[Arch]) -> np.ndarray:
         if self.beta:
-            mean, std = self.assessor_.predict(archs, return_std=True)
+            mean, std = self.assessor_.predict(archs, return_std=True, gcn_top=GCN_TOP)
             pred = np.asarray(mean, dtype=float) + self.beta * np.asarray(std, dtype=float)
         else:
-            pred = np.asarray(self.assessor_.predict(archs), dtype=float)
+            pred = np.asarray(self.assessor_.predict(archs, gcn_top=GCN_TOP), dtype=float)
         if not np.all(np.isfinite(pred)):
             raise RuntimeError(f"the assessor predicted {int(np.sum(~np.isfinite(pred)))} "
                                f"non-finite values in round {self.round}")

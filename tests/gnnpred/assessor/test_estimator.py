@@ -95,6 +95,35 @@ def test_fit_returns_self_and_predicts_pool_and_new_cells(fitted, nb201, split):
     assert any(in_pool) and not all(in_pool)  # both code paths are exercised
 
 
+def test_gcn_top_scores_only_the_best_new_cells_with_the_gcn(fitted, nb201, split):
+    space, archs, _ = nb201
+    cells = [archs[i] for i in split[1]]
+    in_pool = np.array([space.hash(space.canonical(a)) in fitted.pool_.index for a in cells])
+    new = np.flatnonzero(~in_pool)
+    assert new.size > 3
+    full, full_parts = fitted.predict(cells, return_parts=True)
+    top, parts = fitted.predict(cells, return_parts=True, gcn_top=2)
+    # the two new cells the regressor heads rank best keep every head (embedded in a smaller
+    # batch: equal up to float rounding)
+    best = new[np.argsort(-full_parts["regressor"][new], kind="stable")[:2]]
+    scored = np.isfinite(parts["gcn"])
+    assert set(np.flatnonzero(scored & ~in_pool)) == set(best)
+    assert scored[in_pool].all()
+    np.testing.assert_allclose(top[scored], full[scored], rtol=1e-6)
+    # the others are the regressor heads' prediction alone
+    rest = ~scored
+    np.testing.assert_allclose(top[rest], parts["regressor"][rest])
+    assert not np.allclose(top[rest], full[rest])
+    # gcn_top at or above the new cells' count changes nothing
+    np.testing.assert_array_equal(fitted.predict(cells, gcn_top=new.size), full)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "10"])
+def test_gcn_top_must_be_a_positive_integer(fitted, nb201, bad):
+    with pytest.raises(ValueError, match="gcn_top must be a positive integer"):
+        fitted.predict(nb201[1][:3], gcn_top=bad)
+
+
 def test_cells_with_one_canonical_form_get_one_prediction(fitted, nb201):
     space = nb201[0]
     one = space.from_string("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|")
