@@ -12,7 +12,9 @@ mutations per second of a ``mutate`` loop in every space; one NB101 search round
 de-duplicate against evaluated and pending cells, predict with an ``Assessor`` fitted on 100 cells
 of ``../shared/data/nb101_sample20k.csv``) over 100,000 candidates in under 10 s on 2 cores. The
 round is timed twice: with the assessor settings the assessor-guided search uses
-(``search.algorithms.assessor_guided.DEFAULT_ASSESSOR_PARAMS``) and with a default ``Assessor``
+(``search.algorithms.assessor_guided.DEFAULT_ASSESSOR_PARAMS``, and its ``GCN_TOP``: the GCN
+head scores only the best new cells by the regressor head; the round then also predicts with the
+GCN head on every cell and prints how many of the best cells agree) and with a default ``Assessor``
 (three heads of each kind: a user's own surrogate loop), both on ``--threads`` torch threads
 (``num_threads``; the assessor's default, and so the search's, is 1: a search on 2 cores gets
 the 2-thread figure with ``assessor_params={"num_threads": 2}``).
