@@ -232,6 +232,36 @@ def test_benchmarks_without_shared_data_run_and_print_their_tables(tmp_path, cap
     assert "NAS-Bench-201 CIFAR-10 (embedded" in text
 
 
+def _smoke(keys: str, tmp_path: Path) -> list[dict]:
+    """One seed of evolution and the assessor search, budget 9 (one assessor round)."""
+    out = tmp_path / "smoke.json"
+    args = ["--benchmarks", keys, "--algorithms", "evolution,assessor", "--seeds", "1",
+            "--budget", "9", "--assessor-budget", "9", "--jobs", "1", "--json", str(out)]
+    assert load_script("search").main(args) == 0
+    rows = json.loads(out.read_text())
+    assert sorted((r["key"], r["algorithm"]) for r in rows) == sorted(
+        (k, a) for k in keys.split(",") for a in ("evolution", "assessor"))
+    for r in rows:
+        assert r["n_queries"] == 9
+        qs, vals = zip(*r["improvements"], strict=True)
+        assert list(qs) == sorted(qs) and list(vals) == sorted(vals)
+        assert vals[-1] <= r["optimum"]
+    return rows
+
+
+def test_a_small_assessor_search_runs_on_every_embedded_benchmark(tmp_path, capsys):
+    rows = _smoke("citeseer,pubmed,arxiv", tmp_path)
+    assert all(len(r["report_improvements"]) == len(r["improvements"]) for r in rows)
+    text = capsys.readouterr().out
+    for ds in ("citeseer", "pubmed", "arxiv"):
+        assert f"NAS-Bench-Graph {ds}" in text
+
+
+def test_a_small_assessor_search_runs_on_the_nb101_sample(nb101_sample20k, tmp_path, capsys):
+    _smoke("nb101", tmp_path)
+    assert "NAS-Bench-101 20k sample" in capsys.readouterr().out
+
+
 def test_unknown_benchmark_exits_2(capsys):
     assert load_script("search").main(["--benchmarks", "nb999"]) == 2
     assert "unknown nb999" in capsys.readouterr().err
