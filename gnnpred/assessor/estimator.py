@@ -323,13 +323,14 @@ class Assessor(RegressorMixin, BaseEstimator):
                 the mean does), in label units: a disagreement score for acquisition
                 functions such as ``mean + beta * std``. It is 0 everywhere with ``n_heads=1``.
             return_parts: Also return a dict with the GCN and regressor-head predictions
-                (NaN in the GCN entries of cells ``gcn_top`` left out).
+                (NaN in the GCN entries of the cells ``gcn_top`` leaves out).
             gcn_top: For ranking very large candidate sets where only the best matter: of
                 the cells outside the fitted pool, only the ``gcn_top`` best by the regressor
                 heads are scored by the GCN heads too (each needs its nearest pool cells, the
                 largest cost at 100,000 new cells); the others get the regressor heads'
-                prediction alone. None (default) scores every cell with every head. Cells of
-                the pool always have both.
+                prediction alone, so near the cut a left-out cell can rank above a scored one.
+                None (default) scores every cell with every head. Cells of the pool always
+                have both; an assessor without regressor heads (``gcn_weight=1``) ignores it.
 
         Returns:
             Predictions ``[len(archs)]`` in the units of the training labels, followed by the
@@ -362,12 +363,24 @@ class Assessor(RegressorMixin, BaseEstimator):
     def _scores(self, archs: list, device: torch.device, gcn_top: int | None
                 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """Per-head standardised scores of ``archs`` and the GCN-scored mask (see
-        :meth:`Heads.score`); new cells are embedded on the fly."""
+        :meth:`Heads.score`); new cells are embedded on the fly, each distinct one once (so
+        copies of a cell share one prediction whatever ``gcn_top`` keeps)."""
         space, pool = self.space_, self.pool_
         cells = [self._cell(space, a) for a in archs]
-        rows = np.asarray([pool.index.get(space.hash(c), -1) for c in cells])
-        new = [cells[i] for i in np.flatnonzero(rows < 0)]
-        graphs = extra_z = None
+        keys = [space.hash(c) for c in cells]
+        rows = np.asarray([pool.index.get(k, -1) for k in keys])
+        old_at, new_at = np.flatnonzero(rows >= 0), np.flatnonzero(rows < 0)
+        first: dict = {}
+        for i in new_at:
+            first.setdefault(keys[i], int(i))
+        new = [cells[i] for i in first.values()]
+        # score the pool rows, then each distinct new cell once; ``take`` maps back to archs
+        take = np.empty(len(cells), dtype=np.int64)
+        take[old_at] = np.arange(old_at.size)
+        slot = {k: old_at.size + j for j, k in enumerate(first)}
+        take[new_at] = [slot[keys[i]] for i in new_at]
+        compact = np.concatenate([rows[old_at], np.full(len(new), -1)])
+        graphs = extra_z = raw = None
         if new:
             graphs = T.dense_graphs(space, new, pool.max_nodes)
             raw = (check_extra(self.extra_features(new), len(new), "architectures")
@@ -379,8 +392,11 @@ class Assessor(RegressorMixin, BaseEstimator):
             extra_z = torch.as_tensor(ext_std, dtype=torch.float32)
 
         def embed(pick: np.ndarray) -> torch.Tensor:
-            emb = T.embed(self.autoencoder_, graphs[torch.as_tensor(pick)], device)
+            some = graphs if pick.size == len(new) else graphs[torch.as_tensor(pick)]
+            emb = T.embed(self.autoencoder_, some, device)
             emb_std, _ = pool.standardise(emb.numpy().astype(np.float64), raw[pick])
             return torch.as_tensor(emb_std, dtype=torch.float32)
 
-        return self.heads_.score(pool, rows, graphs, extra_z, embed, device, gcn_top)
+        parts, scored = self.heads_.score(pool, compact, graphs, extra_z, embed, device, gcn_top)
+        return ({k: v[:, take] for k, v in parts.items()},
+                None if scored is None else scored[take])

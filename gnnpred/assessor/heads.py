@@ -58,8 +58,10 @@ class Heads:
                 ) -> np.ndarray:
         """Ensemble members ``[n_heads, n]`` from per-type scores ``[n_heads, n]``.
 
-        ``gcn_scored`` (bool ``[n]``, None for all) marks the cells the GCN heads scored; the
-        others are the regressor heads' alone.
+        Args:
+            parts: ``{"gcn": ..., "regressor": ...}`` for the head types present.
+            gcn_scored: Bool ``[n]``: the cells the GCN heads scored; the others are the
+                regressor heads' alone (None: all were scored).
         """
         gcn, reg = parts.get("gcn"), parts.get("regressor")
         if gcn is None:
@@ -84,11 +86,13 @@ class Heads:
                 given positions (``0 <= i < m``); called only for the cells the GCN scores.
             device: Where to compute.
             gcn_top: Score at most this many cells outside the pool with the GCN heads: the
-                best by the regressor heads (None: all of them).
+                best by the regressor heads (None: all of them; ignored without regressor
+                heads).
 
         Returns:
-            ``(parts, gcn_scored)``: the scores, with NaN in the GCN rows of cells it did not
-            score, and a bool mask ``[n]`` of the cells it scored (None when it scored all).
+            ``(parts, gcn_scored)``: the scores (``"gcn"`` first), with NaN in the GCN columns
+            of the cells it did not score, and a bool mask ``[n]`` of the cells it scored (None
+            when it scored all).
         """
         new, old = np.flatnonzero(rows < 0), np.flatnonzero(rows >= 0)
         parts: dict[str, np.ndarray] = {}
@@ -113,7 +117,7 @@ class Heads:
             if pick.size:
                 out[:, new[pick]] = self._gcn_new(pool, embed(pick), extra_z[pick], device)
             parts["gcn"] = out
-        return parts, scored
+        return {k: parts[k] for k in ("gcn", "regressor") if k in parts}, scored
 
     def _gcn_new(self, pool: Pool, emb_z: torch.Tensor, extra_z: torch.Tensor,
                  device: torch.device) -> np.ndarray:

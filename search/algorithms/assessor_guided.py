@@ -70,7 +70,8 @@ DEFAULT_ASSESSOR_PARAMS: dict[str, Any] = {
 #: best by the regressor head (``Assessor.predict(gcn_top=...)``); the rest get the regressor
 #: head alone. Each GCN-scored new cell needs its nearest pool cells, the largest cost of a round
 #: of 100,000 candidates, while a round queries only the best few. Rounds of the default
-#: ``n_candidates`` and table searches (every candidate is in the pool) score every cell fully.
+#: ``n_candidates`` and table searches (every candidate is in the pool) score every cell fully,
+#: as does an assessor without a regressor head (``gcn_weight=1``).
 GCN_TOP = 5000
 #: Assessor arguments the search sets itself.
 _RESERVED = ("space", "warm_start")

@@ -114,8 +114,20 @@ def test_gcn_top_scores_only_the_best_new_cells_with_the_gcn(fitted, nb201, spli
     rest = ~scored
     np.testing.assert_allclose(top[rest], parts["regressor"][rest])
     assert not np.allclose(top[rest], full[rest])
+    assert list(parts) == ["gcn", "regressor"]
     # gcn_top at or above the new cells' count changes nothing
     np.testing.assert_array_equal(fitted.predict(cells, gcn_top=new.size), full)
+
+
+def test_copies_of_a_new_cell_share_one_prediction_whatever_gcn_top_keeps(fitted, nb201, split):
+    space, archs, _ = nb201
+    cells = [archs[i] for i in split[1]]
+    new = [a for a in cells if space.hash(space.canonical(a)) not in fitted.pool_.index][:4]
+    twice = new + new[::-1]
+    for top in (None, 1, 3):
+        pred, std = fitted.predict(twice, return_std=True, gcn_top=top)
+        np.testing.assert_array_equal(pred[:4], pred[4:][::-1])
+        np.testing.assert_array_equal(std[:4], std[4:][::-1])
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.5, True, "10"])
