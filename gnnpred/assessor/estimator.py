@@ -370,14 +370,15 @@ class Assessor(RegressorMixin, BaseEstimator):
         keys = [space.hash(c) for c in cells]
         rows = np.asarray([pool.index.get(k, -1) for k in keys])
         old_at, new_at = np.flatnonzero(rows >= 0), np.flatnonzero(rows < 0)
-        first: dict = {}
-        for i in new_at:
-            first.setdefault(keys[i], int(i))
-        new = [cells[i] for i in first.values()]
         # score the pool rows, then each distinct new cell once; ``take`` maps back to archs
+        slot: dict = {}
+        new = []
+        for i in new_at:
+            if keys[i] not in slot:
+                slot[keys[i]] = old_at.size + len(new)
+                new.append(cells[i])
         take = np.empty(len(cells), dtype=np.int64)
         take[old_at] = np.arange(old_at.size)
-        slot = {k: old_at.size + j for j, k in enumerate(first)}
         take[new_at] = [slot[keys[i]] for i in new_at]
         compact = np.concatenate([rows[old_at], np.full(len(new), -1)])
         graphs = extra_z = raw = None
