@@ -381,7 +381,7 @@ class Assessor(RegressorMixin, BaseEstimator):
         take[old_at] = np.arange(old_at.size)
         take[new_at] = [slot[keys[i]] for i in new_at]
         compact = np.concatenate([rows[old_at], np.full(len(new), -1)])
-        graphs = extra_z = raw = None
+        graphs = extra_z = None
         if new:
             graphs = T.dense_graphs(space, new, pool.max_nodes)
             raw = (check_extra(self.extra_features(new), len(new), "architectures")
@@ -389,13 +389,12 @@ class Assessor(RegressorMixin, BaseEstimator):
             if raw.shape[1] != pool.extra.shape[1]:
                 raise ValueError(f"extra_features returned {raw.shape[1]} columns; it returned "
                                  f"{pool.extra.shape[1]} at fit time.")
-            _, ext_std = pool.standardise(np.zeros((len(new), pool.embedding.shape[1])), raw)
-            extra_z = torch.as_tensor(ext_std, dtype=torch.float32)
+            extra_z = torch.as_tensor(pool.standardise_extra(raw), dtype=torch.float32)
 
         def embed(pick: np.ndarray) -> torch.Tensor:
             some = graphs if pick.size == len(new) else graphs[torch.as_tensor(pick)]
             emb = T.embed(self.autoencoder_, some, device)
-            emb_std, _ = pool.standardise(emb.numpy().astype(np.float64), raw[pick])
+            emb_std = pool.standardise_embedding(emb.numpy().astype(np.float64))
             return torch.as_tensor(emb_std, dtype=torch.float32)
 
         parts, scored = self.heads_.score(pool, compact, graphs, extra_z, embed, device, gcn_top)

@@ -109,8 +109,17 @@ class Pool:
 
     def standardise(self, emb: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings and extra features of any cells in the pool's standard units."""
-        emb_mean, emb_std, extra_mean, extra_std = self.scale
-        return (emb - emb_mean) / emb_std, (extra - extra_mean) / extra_std
+        return self.standardise_embedding(emb), self.standardise_extra(extra)
+
+    def standardise_embedding(self, emb: np.ndarray) -> np.ndarray:
+        """Embeddings ``[n, d]`` of any cells in the pool's standard units."""
+        emb_mean, emb_std, _, _ = self.scale
+        return (emb - emb_mean) / emb_std
+
+    def standardise_extra(self, extra: np.ndarray) -> np.ndarray:
+        """Extra features ``[n, f]`` of any cells in the pool's standard units."""
+        _, _, extra_mean, extra_std = self.scale
+        return (extra - extra_mean) / extra_std
 
     def features(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Standardised ``(node features [n, d + f], extra features [n, f])`` (float32)."""
