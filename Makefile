@@ -18,8 +18,7 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 	$(PIP) install --quiet -e .
 	touch $@
 
-# dev: pytest, pytest-xdist and ruff.
-# (xgboost, the 'bench' extra, is used by benchmarks/predictor.py only, not by tests.)
+# dev: pytest, pytest-xdist, ruff and XGBoost (CPU build; the predictor benchmark's test uses it).
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet $(TORCH)
 	$(PIP) install --quiet -e '.[dev]'

@@ -9,8 +9,6 @@ import pytest
 
 from tests.benchmarks.conftest import load_script
 
-pytest.importorskip("xgboost")
-
 
 @pytest.fixture()
 def script():
