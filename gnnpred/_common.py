@@ -67,7 +67,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         The torch device.
 
     Raises:
-        ValueError: If the string is not a device, or CUDA is asked for but not available.
+        ValueError: If the string is not a device, names a device type other than CPU and
+            CUDA (``"mps"``, ``"meta"``, ...), or asks for a CUDA device this machine lacks.
     """
     if isinstance(device, torch.device):
         dev = device
@@ -80,7 +81,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
             raise ValueError(
                 f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'. Got {device!r} instead."
             ) from exc
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {str(dev)!r} is not supported: gnnpred runs on 'cpu' or "
+                         "'cuda' ('auto' picks CUDA when available).")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(dev)!r} was requested but CUDA is not available; "
                          "use 'auto' or 'cpu'.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {str(dev)!r} was requested but this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s).")
     return dev

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ class Assessor(RegressorMixin, BaseEstimator):
     Inputs are architectures of one search space (cell objects or their string form, e.g.
     ``space.to_string(cell)``), not a 2-D array. :meth:`score` is scikit-learn's R^2; for the
     ranking quality that search cares about use :data:`gnnpred.metrics.kendall_scorer`.
+    As in scikit-learn, parameters set after :meth:`fit` take effect at the next fit, except
+    ``device``, ``num_threads`` and ``verbose``, which apply at once.
 
     Args:
         space: Search-space name (``"nasbench201"``, ``"nasbench101"``, ``"nasbench-graph"``) or
@@ -180,16 +182,17 @@ class Assessor(RegressorMixin, BaseEstimator):
         resolve_device(self.device)
         return self
 
-    def fit(self, archs: Sequence, y: Sequence[float], unlabeled: None | int | Sequence = None,
+    def fit(self, archs: Iterable, y: Sequence[float], unlabeled: None | int | Iterable = None,
             sample_weight: Sequence[float] | None = None) -> Assessor:
         """Fit on labelled cells, using unlabelled cells for pretraining and the similarity graph.
 
         Args:
-            archs: Labelled architectures of the space (cells or their strings).
+            archs: Labelled architectures of the space: cells or their strings, in a list, a
+                NumPy array, a pandas Series or any other iterable.
             y: Their scores (higher is better), same length.
             unlabeled: ``None`` (the whole space when it has at most ``max_unlabeled`` cells,
                 else ``max_unlabeled`` sampled cells), an int (sample that many; 0: labelled
-                cells only) or a list of architectures (cells or their strings).
+                cells only) or an iterable of architectures (cells or their strings).
             sample_weight: Optional non-negative weight of each label in the heads' losses (the
                 MSE term and, as ``w_i * w_j``, each ranking pair); ``None`` weighs all
                 equally. Search uses it to stress the order among the best cells found.
@@ -223,10 +226,13 @@ class Assessor(RegressorMixin, BaseEstimator):
         return self
 
     def _cell(self, space, arch):
-        """The cell the models see: its canonical form when ``canonicalize`` is on."""
-        return space.canonical(arch) if self.canonicalize else arch
+        """The cell the models see: its canonical form when ``canonicalize`` was on at fit."""
+        return space.canonical(arch) if self._fitted_params["canonicalize"] else arch
 
     def _fit(self, space, archs, y, w, unlabeled, rng, device) -> None:
+        # predict and save read the parameters of the last fit, not ones set since (sklearn's
+        # contract: set_params takes effect at the next fit)
+        self._fitted_params = self.get_params(deep=False)
         key = unlabeled_key(self, space, unlabeled)
         cells = [self._cell(space, a) for a in archs]
         # the heads leave until new ones are trained: a fit that fails leaves no stale heads
@@ -311,7 +317,7 @@ class Assessor(RegressorMixin, BaseEstimator):
             raise NotFittedError("This Assessor instance is not fitted yet. Call 'fit' with "
                                  "labelled architectures first.")
 
-    def predict(self, archs: Sequence, *, return_std: bool = False, return_parts: bool = False,
+    def predict(self, archs: Iterable, *, return_std: bool = False, return_parts: bool = False,
                 gcn_top: int | None = None):
         """Predict the scores of ``archs``.
 
@@ -384,8 +390,9 @@ class Assessor(RegressorMixin, BaseEstimator):
         graphs = extra_z = None
         if new:
             graphs = T.dense_graphs(space, new, pool.max_nodes)
-            raw = (check_extra(self.extra_features(new), len(new), "architectures")
-                   if self.extra_features is not None else np.zeros((len(new), 0)))
+            extra = self._fitted_params["extra_features"]
+            raw = (check_extra(extra(new), len(new), "architectures")
+                   if extra is not None else np.zeros((len(new), 0)))
             if raw.shape[1] != pool.extra.shape[1]:
                 raise ValueError(f"extra_features returned {raw.shape[1]} columns; it returned "
                                  f"{pool.extra.shape[1]} at fit time.")

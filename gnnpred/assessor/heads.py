@@ -160,6 +160,13 @@ class Heads:
         feats, _ = pool.features()
         heads.gcn_states = [T.gcn_pool_forward(g, feats, pool.neighbours, device)[1] for g in gcn]
         heads.pool_scores = {k: v.numpy() for k, v in state["pool_scores"].items()}
+        want = {"gcn": len(gcn), "regressor": len(reg)}
+        for kind, n in want.items():
+            got = heads.pool_scores.get(kind)
+            if n and (got is None or got.shape != (n, len(pool))):
+                raise ValueError(f"the {kind} heads' pool scores have shape "
+                                 f"{None if got is None else got.shape}, expected "
+                                 f"{(n, len(pool))}")
         return heads
 
 

@@ -35,11 +35,19 @@ def _is_plain(value: Any) -> bool:
         isinstance(k, str) and _is_plain(v) for k, v in value.items())
 
 
+#: Parameters that only say how to run (not what was fitted): saved with their current value.
+RUNTIME = ("device", "num_threads", "verbose")
+
+
 def save(est, path: str | Path) -> None:
-    """Write a fitted assessor to ``path``."""
+    """Write a fitted assessor to ``path``: the parameters it was fitted with (those set since
+    take effect at the next fit) and the current :data:`RUNTIME` ones."""
     params, objects = {}, {}
-    for name, value in est.get_params(deep=False).items():
+    current = est.get_params(deep=False)
+    fitted = {**est._fitted_params, **{k: current[k] for k in RUNTIME}}
+    for name, value in fitted.items():
         value = value.item() if isinstance(value, np.generic) else value
+        value = str(value) if isinstance(value, torch.device) else value  # not a pickled object
         (params if _is_plain(value) else objects)[name] = value
     try:
         blob = pickle.dumps(objects) if objects else None
@@ -152,8 +160,9 @@ def load(cls, path: str | Path, *, trust: bool = False):
         heads = Heads.from_state(state["heads"], est, pool, len(space.op_vocab),
                                  torch.device("cpu"))
         target = Target.from_state(state["target"])
-    except (KeyError, RuntimeError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{path} is not a consistent saved gnnpred Assessor ({exc!r}).") from exc
+    except (KeyError, RuntimeError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        raise ValueError(f"{path} is not a consistent saved gnnpred Assessor ({exc}).") from exc
+    est._fitted_params = est.get_params(deep=False)
     est.space_, est.pool_, est.autoencoder_ = space, pool, ae.eval()
     est.heads_, est.target_ = heads, target
     est.unlabeled_key_ = state["unlabeled_key"]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable
 from numbers import Integral, Real
 
 import numpy as np
@@ -60,9 +60,13 @@ def resolve_space(space: str | SearchSpace) -> SearchSpace:
 
 
 def to_cells(space: SearchSpace, archs, what: str) -> list:
-    """Validated cells of ``space``; string items are parsed with ``space.from_string``."""
-    if isinstance(archs, Sequence) and not isinstance(archs, (str, bytes)):
-        archs = [space.from_string(a) if isinstance(a, str) else a for a in archs]
+    """Validated cells of ``space`` as a list; string items are parsed with ``space.from_string``.
+
+    Any iterable is taken (a list, a NumPy array or pandas Series of strings, a generator), so
+    that scikit-learn's cross-validation, which indexes arrays, works on string inputs.
+    """
+    if isinstance(archs, Iterable) and not isinstance(archs, (str, bytes)):
+        archs = [space.from_string(str(a)) if isinstance(a, str) else a for a in archs]
     return space.check_archs(archs, what)
 
 
@@ -132,8 +136,8 @@ def check_extra(feats, n: int, what: str) -> np.ndarray:
 
 
 def check_unlabeled(unlabeled) -> None:
-    """``None``, a non-negative int, or a sequence of architectures."""
-    if unlabeled is None or (isinstance(unlabeled, Sequence)
+    """``None``, a non-negative int, or an iterable of architectures (or their strings)."""
+    if unlabeled is None or (isinstance(unlabeled, Iterable)
                              and not isinstance(unlabeled, (str, bytes))):
         return
     if isinstance(unlabeled, numbers.Integral) and not isinstance(unlabeled, bool):

@@ -57,7 +57,9 @@ class Pool:
         self.cells: list = []
         self.index: dict = {}
         self._add(space, cells)
-        self.max_nodes = T.max_nodes_of(space, self.cells) if max_nodes is None else max_nodes
+        if max_nodes is None:  # the space's bound, so that any of its cells can be scored
+            max_nodes = max(T.max_nodes_of(space, self.cells), space.max_nodes or 0)
+        self.max_nodes = max_nodes
         self.graphs = T.dense_graphs(space, self.cells, self.max_nodes)
         self.embedding = torch.empty(0)
         self.extra = np.zeros((len(self.cells), 0))
@@ -163,13 +165,52 @@ class Pool:
 
     @classmethod
     def from_state(cls, space, state: dict) -> Pool:
-        """Rebuild a pool written by :meth:`state_dict`."""
-        pool = cls(space, [space.from_string(s) for s in state["cells"]], int(state["max_nodes"]))
-        pool.embedding = state["embedding"]
-        pool.extra = state["extra"].numpy()
-        pool.scale = tuple(a.numpy() for a in state["scale"])
-        pool.neighbours, pool.distances = state["neighbours"], state["distances"]
+        """Rebuild a pool written by :meth:`state_dict`.
+
+        Raises:
+            ValueError: If the state's parts disagree in shape or type, or its neighbour table
+                points outside the pool (a damaged or crafted file; such a table would make
+                the sparse similarity graph read out of bounds).
+        """
+        cells = [space.from_string(s) for s in state["cells"]]
+        pool = cls(space, cells, int(state["max_nodes"]))
+        n = len(cells)
+        if len(pool) != n:
+            raise ValueError(f"the pool lists {n - len(pool)} cell(s) twice")
+        emb, extra, scale = state["embedding"], state["extra"], state["scale"]
+        _check_tensor("embedding", emb, (n, None), floating=True)
+        _check_tensor("extra", extra, (n, None), floating=True)
+        if not isinstance(scale, (list, tuple)) or len(scale) != 4:
+            raise ValueError("the pool's scale must hold 4 arrays")
+        for name, a, width in zip(("emb_mean", "emb_std", "extra_mean", "extra_std"), scale,
+                                  (emb.shape[1], emb.shape[1], extra.shape[1], extra.shape[1]),
+                                  strict=True):
+            _check_tensor(name, a, (width,), floating=True)
+        nbr, dist = state["neighbours"], state["distances"]
+        if (nbr is None) != (dist is None):
+            raise ValueError("the pool has neighbours without distances, or the reverse")
+        if nbr is not None:
+            _check_tensor("neighbours", nbr, (n, None), floating=False)
+            _check_tensor("distances", dist, tuple(nbr.shape), floating=True)
+            if nbr.numel() and (int(nbr.min()) < 0 or int(nbr.max()) >= n):
+                raise ValueError(f"the pool's neighbour table points outside its {n} rows")
+        pool.embedding = emb
+        pool.extra = extra.numpy()
+        pool.scale = tuple(a.numpy() for a in scale)
+        pool.neighbours, pool.distances = nbr, dist
         return pool
+
+
+def _check_tensor(name: str, t, shape: tuple, *, floating: bool) -> None:
+    """Raise ValueError unless ``t`` is a tensor of ``shape`` (None: any size) and kind."""
+    if not isinstance(t, torch.Tensor):
+        raise ValueError(f"the pool's {name} must be a tensor, found {type(t).__name__}")
+    if t.dim() != len(shape) or any(s is not None and s != got
+                                    for s, got in zip(shape, t.shape, strict=True)):
+        raise ValueError(f"the pool's {name} has shape {tuple(t.shape)}, expected "
+                         f"{tuple('any' if s is None else s for s in shape)}")
+    if t.is_floating_point() != floating or (not floating and t.dtype != torch.int64):
+        raise ValueError(f"the pool's {name} has dtype {t.dtype}")
 
 
 def unlabeled_key(est, space, unlabeled) -> str:

@@ -88,7 +88,8 @@ def to_dense(batch: Batch, max_nodes: int) -> DenseGraphs:
     if counts.numel() and int(counts.max()) > max_nodes:
         raise ValueError(
             f"A graph has {int(counts.max())} nodes but the model was built for at most "
-            f"{max_nodes}; fit the assessor on cells of the same space."
+            f"{max_nodes} (the largest cell it was fitted on, or its space's max_nodes); "
+            f"fit it on cells as large as those to predict, or set max_nodes on the space."
         )
     x, mask = to_dense_batch(batch.x.float(), vec, max_num_nodes=max_nodes, batch_size=num_graphs)
     adj = to_dense_adj(batch.edge_index, vec, max_num_nodes=max_nodes, batch_size=num_graphs)

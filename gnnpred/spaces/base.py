@@ -32,6 +32,10 @@ class SearchSpace(ABC):
     arch_type: type = object
     #: Node types of :meth:`to_graph`, in one-hot column order.
     op_vocab: tuple[str, ...] = ()
+    #: The most nodes a graph of :meth:`to_graph` can have, or None when a space does not bound
+    #: it. Models over padded graphs (the assessor's autoencoder) are sized by it, so that they
+    #: take every cell of the space, not only cells as large as those they were fitted on.
+    max_nodes: int | None = None
 
     # ----------------------------------------------------------------------------- sampling
     @abstractmethod

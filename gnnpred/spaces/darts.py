@@ -182,6 +182,11 @@ class DARTSSpace(SearchSpace):
     def __repr__(self) -> str:
         return f"DARTSSpace(topology={self.topology})"
 
+    @property
+    def max_nodes(self) -> int:  # type: ignore[override]
+        """20 graph nodes for standard cells; 32 in the topology space (see the class doc)."""
+        return 32 if self.topology else 20
+
     # ----------------------------------------------------------------------------- sampling
     def sample(self, rng: np.random.Generator) -> DARTSCell:
         """Draw a genotype uniformly: per node, its input set (two distinct inputs, or a

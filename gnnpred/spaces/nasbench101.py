@@ -122,6 +122,7 @@ class NASBench101Space(NB101BatchOps):
 
     arch_type = NASBench101Cell
     op_vocab = OP_VOCAB
+    max_nodes = MAX_VERTICES
 
     def __init__(self, cache_dir: str | os.PathLike | None = None) -> None:
         self.cache_dir = cache_dir

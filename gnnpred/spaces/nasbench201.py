@@ -139,6 +139,7 @@ class NASBench201Space(NB201BatchOps):
 
     arch_type = NASBench201Cell
     op_vocab = ("input", *OPS, "output")
+    max_nodes = 8  # input, the six edge operations, output
     #: The five edge operations (:data:`OPS`).
     ops = OPS
     #: ``(source, target)`` cell nodes of the six edges, in official order (:data:`EDGES`).

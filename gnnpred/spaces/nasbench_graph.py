@@ -104,6 +104,7 @@ class NASBenchGraphSpace(NBGraphBatchOps):
 
     arch_type = NASBenchGraphCell
     op_vocab = ("input", *FULL_OPS, "output")
+    max_nodes = 6  # input, four operations, output
 
     def __init__(self, op_set: str = "full") -> None:
         if op_set not in OP_SETS:

@@ -1,6 +1,7 @@
 """Assessor as a scikit-learn estimator: parameters, fit/predict, inputs, ensembles."""
 
 import numpy as np
+import torch
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError, SkipTestWarning
@@ -12,7 +13,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from gnnpred import Assessor, get_space
 from gnnpred.assessor import Assessor as PackageAssessor
 from gnnpred.metrics import kendall_scorer, spearman
-from tests.gnnpred.assessor.conftest import SMALL
+from tests.gnnpred.assessor.conftest import SMALL, extra_two
 
 
 def test_both_import_paths_give_the_class():
@@ -70,6 +71,9 @@ def test_check_params_resolves_space_and_device_names():
         Assessor(space="nasbench999").check_params()
     with pytest.raises(ValueError, match="device"):
         Assessor(device="gpu-please").check_params()
+    for other in ("meta", "mps", torch.device("meta")):  # real torch devices gnnpred cannot use
+        with pytest.raises(ValueError, match="not supported: gnnpred runs on 'cpu' or 'cuda'"):
+            Assessor(device=other).check_params()
 
 
 def test_fit_validates_params(nb201):
@@ -161,6 +165,53 @@ def test_string_cells_are_accepted_by_fit_and_predict(fitted, nb201, split):
     np.testing.assert_array_equal(as_strings.predict(strings), as_cells.predict(strings))
     with pytest.raises(ValueError):
         fitted.predict(["|not_an_op~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+
+
+def test_string_cells_in_arrays_work_in_cross_validation(fitted, nb201, split):
+    space, archs, y = nb201
+    tr, te = split
+    strings = [space.to_string(archs[i]) for i in te[:30]]
+    np.testing.assert_array_equal(fitted.predict(np.array(strings)), fitted.predict(strings))
+    pool = np.array([space.to_string(archs[i]) for i in te[100:200]])
+    as_array = clone(fitted).fit(np.array([space.to_string(archs[i]) for i in tr]), y[tr],
+                                 unlabeled=pool)
+    as_list = clone(fitted).fit([archs[i] for i in tr], y[tr], unlabeled=list(pool))
+    np.testing.assert_array_equal(as_array.predict(strings), as_list.predict(strings))
+    scores = cross_val_score(Assessor(**SMALL), np.array([space.to_string(archs[i]) for i in tr]),
+                             y[tr], cv=2, scoring=kendall_scorer, params={"unlabeled": 0},
+                             error_score="raise")
+    assert scores.shape == (2,)
+
+
+def test_parameters_set_after_fit_wait_for_the_next_fit(nb201, split):
+    space, archs, y = nb201
+    tr, te = split
+    test = [archs[i] for i in te[:100]]
+    est = Assessor(**SMALL, random_state=0).fit([archs[i] for i in tr], y[tr], unlabeled=0)
+    before = est.predict(test)
+    est.set_params(canonicalize=False, extra_features=extra_two)
+    np.testing.assert_array_equal(est.predict(test), before)
+    est.fit([archs[i] for i in tr], y[tr], unlabeled=0)  # now they apply
+    assert not np.array_equal(est.predict(test), before)
+
+
+def test_an_nb101_assessor_fitted_on_small_cells_predicts_the_largest():
+    space = get_space("nasbench101")
+    rng = np.random.default_rng(0)
+    small: dict = {}
+    while len(small) < 20:
+        cell = space.sample(rng)
+        if space.to_batch([cell]).num_nodes <= 5:
+            small.setdefault(space.hash(cell), cell)
+    seven = space.make(
+        matrix=[[0, 1, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0],
+                [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1],
+                [0, 0, 0, 0, 0, 0, 0]],
+        ops=["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "conv3x3-bn-relu",
+             "conv3x3-bn-relu", "output"])
+    assert space.to_batch([seven]).num_nodes == space.max_nodes == 7
+    est = Assessor("nasbench101", **SMALL).fit(list(small.values()), rng.random(20), unlabeled=0)
+    assert np.isfinite(est.predict([seven])).all()
 
 
 def test_deterministic_with_fixed_random_state(fitted, nb201, split):

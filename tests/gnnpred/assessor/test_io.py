@@ -161,3 +161,45 @@ def test_a_file_saved_for_cuda_loads_anywhere(fitted, tmp_path):
     state["params"]["device"] = "cuda"  # the device is the loading machine's choice
     torch.save(state, tmp_path / "cuda.pt")
     assert Assessor.load(tmp_path / "cuda.pt").device == "cuda"
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda s: s["pool"]["neighbours"].add_(10**6), "neighbour table points outside"),
+        (lambda s: s["pool"]["neighbours"].sub_(10**6), "neighbour table points outside"),
+        (lambda s: s["pool"].__setitem__("neighbours", s["pool"]["neighbours"].float()),
+         "neighbours has dtype"),
+        (lambda s: s["pool"].__setitem__("cells", s["pool"]["cells"][:-1]), "embedding has shape"),
+        (lambda s: s["pool"].__setitem__("cells", [*s["pool"]["cells"][:-1],
+                                                   s["pool"]["cells"][0]]), "twice"),
+        (lambda s: s["pool"].__setitem__("distances", None), "neighbours without distances"),
+        (lambda s: s["pool"]["scale"].pop(), "scale must hold 4"),
+        (lambda s: s["heads"]["pool_scores"].__setitem__(
+            "gcn", s["heads"]["pool_scores"]["gcn"][:, :5]), "pool scores have shape"),
+    ],
+)
+def test_a_damaged_pool_is_refused_before_it_is_used(fitted, tmp_path, edit, match):
+    # an out-of-range neighbour index used to reach torch's unchecked sparse kernels and crash
+    # the interpreter (SIGSEGV) instead of raising
+    fitted.save(tmp_path / "a.pt")
+    state = torch.load(tmp_path / "a.pt", weights_only=True)
+    edit(state)
+    torch.save(state, tmp_path / "damaged.pt")
+    with pytest.raises(ValueError, match=rf"damaged\.pt is not a consistent.*{match}"):
+        Assessor.load(tmp_path / "damaged.pt")
+
+
+def test_saving_keeps_the_fitted_parameters_not_ones_set_since(nb201, split, tmp_path):
+    space, archs, y = nb201
+    tr, te = split
+    test = [archs[i] for i in te[:50]]
+    est = Assessor(**SMALL, random_state=0).fit([archs[i] for i in tr], y[tr], unlabeled=200)
+    before = est.predict(test)
+    # a changed shape parameter would not even match the saved weights at load
+    est.set_params(hidden_channels=64, canonicalize=False, device=torch.device("cpu"))
+    est.save(tmp_path / "a.pt")
+    back = Assessor.load(tmp_path / "a.pt")  # a torch.device is saved as its name: no trust
+    assert back.hidden_channels == SMALL["hidden_channels"] and back.canonicalize is True
+    assert back.device == "cpu"
+    np.testing.assert_array_equal(back.predict(test), before)
