@@ -141,9 +141,9 @@ def read_csv(
         ``(keys, columns)``: the key strings and ``{metric: float64 array}`` (empty cells -> NaN).
 
     Raises:
-        ValueError: If the file is too large, not UTF-8, the key column is missing, there are
-            no metric columns, no rows, a row has the wrong number of fields or a value is not
-            a number (naming the file and line).
+        ValueError: If the file is too large, not UTF-8, the key column is missing, a column
+            name repeats, there are no metric columns, no rows, a row has the wrong number of
+            fields or a value is not a number or is infinite (naming the file and line).
     """
     text = read_text(path, max_bytes, what)
     try:
@@ -155,6 +155,10 @@ def read_csv(
     header = [h.strip() for h in records[0]]
     if key_column not in header:
         raise ValueError(f"{path} has no {key_column!r} column (header: {header}).")
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise ValueError(f"{path} names column(s) {twice} more than once; give every column "
+                         "its own name.")
     k = header.index(key_column)
     names = [h for i, h in enumerate(header) if i != k]
     if not names:
@@ -174,6 +178,9 @@ def read_csv(
         except ValueError as exc:
             msg = f"{path}, line {line}: a metric value is not a number ({exc})."
             raise ValueError(msg) from exc
+        if np.isinf(rows[-1]).any():
+            raise ValueError(f"{path}, line {line}: a metric value is infinite; leave the field "
+                             "empty (or NaN) if it is missing.")
     if not rows:
         raise ValueError(f"{path} has a header but no rows.")
     table = np.asarray(rows, dtype=np.float64)

@@ -174,8 +174,10 @@ def load_nasbench201(
             ``-simple`` directory.
         metric: Default metric; ``None`` picks ``test_accuracy``.
         dataset: For official files: ``"cifar10-valid"``, ``"cifar10"`` (default),
-            ``"cifar100"`` or ``"ImageNet16-120"``. The embedded table and CSVs are CIFAR-10 only.
-        epochs: For official files: 200 (default) or 12 (the short-schedule results).
+            ``"cifar100"`` or ``"ImageNet16-120"``. The embedded table is CIFAR-10 only; a
+            CSV's rows are read as they are, and ``dataset`` (one of these names) labels them.
+        epochs: For official files: 200 (default) or 12 (the short-schedule results). The
+            embedded table and CSVs hold one schedule: only 200 is accepted for them.
         verbose: Progress bar while reading an official ``-simple`` directory.
 
     Returns:
@@ -183,8 +185,19 @@ def load_nasbench201(
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: If the file is corrupt, or ``metric``/``dataset`` is unknown.
+        ValueError: If the file is corrupt, or ``metric``/``dataset``/``epochs`` is unknown or
+            does not apply to the source.
     """
+    from datasets._nb201_official import DATASETS
+
+    if dataset is not None and dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {list(DATASETS)}. Got {dataset!r} instead.")
+    if epochs not in (200, 12) or isinstance(epochs, bool):
+        raise ValueError(f"epochs must be 200 or 12. Got {epochs!r} instead.")
+    official = path is not None and not str(path).lower().endswith(".csv")
+    if epochs != 200 and not official:
+        raise ValueError("epochs=12 needs an official NAS-Bench-201 / NATS-Bench file (path=); "
+                         "the embedded table and CSV tables hold one training schedule.")
     space = get_space("nasbench201")
     if path is None:
         if dataset not in (None, "cifar10"):

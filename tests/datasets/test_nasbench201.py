@@ -103,6 +103,12 @@ def test_missing_file_says_where_to_get_it(tmp_path):
         ("", "empty"),
         ("\ufeff", "empty"),
         ('arch,test_accuracy\n"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n', "line 2"),
+        ("arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,inf\n",
+         "line 2.*infinite"),
+        ("arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,-1e999\n",
+         "line 2.*infinite"),
+        ("arch,acc,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n",
+         r"column\(s\) \['acc'\] more than once"),
     ],
 )
 def test_corrupt_csv(tmp_path, text, match):
@@ -118,6 +124,31 @@ def test_unknown_metric_and_dataset():
         load("nasbench201", metric="valid")
     with pytest.raises(ValueError, match="cifar100"):
         load("nasbench201", dataset="cifar100")
+
+
+@pytest.fixture
+def small_csv(tmp_path, embedded):
+    path = tmp_path / "small.csv"
+    rows = [f"{embedded.space.to_string(a)},{v}"
+            for a, v in zip(embedded.archs()[:5], embedded.values()[:5], strict=True)]
+    path.write_text("arch,test_accuracy\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("epochs", [12, 7, True])
+def test_epochs_apply_to_official_files_only(epochs, small_csv):
+    # the embedded table and CSVs hold one schedule: asking for another must not return it
+    with pytest.raises(ValueError, match="epochs"):
+        load("nasbench201", epochs=epochs)
+    with pytest.raises(ValueError, match="epochs"):
+        load("nasbench201", path=small_csv, epochs=epochs)
+    assert len(load("nasbench201", path=small_csv, epochs=200)) == 5
+
+
+def test_a_csv_dataset_label_must_be_a_known_dataset(small_csv):
+    assert load("nasbench201", path=small_csv, dataset="cifar100").dataset == "cifar100"
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        load("nasbench201", path=small_csv, dataset="bogus")
 
 
 def test_restricted_unpickler_refuses_other_globals(tmp_path):
