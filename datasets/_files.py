@@ -143,7 +143,7 @@ def read_csv(
     Raises:
         ValueError: If the file is too large, not UTF-8, the key column is missing, a column
             name repeats, there are no metric columns, no rows, a row has the wrong number of
-            fields or a value is not a number or is infinite (naming the file and line).
+            fields or a value is not a number (naming the file and line).
     """
     text = read_text(path, max_bytes, what)
     try:
@@ -178,9 +178,6 @@ def read_csv(
         except ValueError as exc:
             msg = f"{path}, line {line}: a metric value is not a number ({exc})."
             raise ValueError(msg) from exc
-        if np.isinf(rows[-1]).any():
-            raise ValueError(f"{path}, line {line}: a metric value is infinite; leave the field "
-                             "empty (or NaN) if it is missing.")
     if not rows:
         raise ValueError(f"{path} has a header but no rows.")
     table = np.asarray(rows, dtype=np.float64)

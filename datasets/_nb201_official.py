@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import math
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +146,7 @@ def _read_pth(path: Path) -> dict:
     try:
         with torch.serialization.safe_globals(_numpy_globals()):
             return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure of torch.load: a corrupt or foreign file
         raise ValueError(
             f"{path} is corrupt or not a NAS-Bench-201 .pth file ({type(exc).__name__}: {exc})."
         ) from exc

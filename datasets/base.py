@@ -166,14 +166,16 @@ class Benchmark:
 
     def best(self, metric: str | None = None, *, minimize: bool = False) -> tuple[Any, float]:
         """The best cell and its value: the maximum (accuracies), or the minimum with ``minimize``
-        (e.g. latency). NaN entries are ignored; ties go to the first row in table order.
+        (e.g. latency). NaN and infinite entries (failed evaluations) are ignored; ties go to the
+        first row in table order.
 
         Raises:
             ValueError: If the metric is unknown or has no finite value.
         """
         metric = self._check_metric(metric)
         col = self._columns[metric]
-        if not np.isfinite(col).any():
+        col = np.where(np.isfinite(col), col, np.nan)
+        if np.isnan(col).all():
             raise ValueError(f"Metric {metric!r} of the {self.name} benchmark has no finite value.")
         row = int(np.nanargmin(col) if minimize else np.nanargmax(col))
         return self._archs[row], float(col[row])

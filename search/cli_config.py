@@ -99,8 +99,8 @@ def parse_seeds(text: str) -> list[int]:
     spans: list[tuple[int, int]] = []
     try:
         for part in str(text).split(","):
-            lo, _, hi = part.strip().partition("-")
-            spans.append((int(lo), int(hi) if hi else int(lo)))
+            lo, dash, hi = part.strip().partition("-")
+            spans.append((int(lo), int(hi) if dash else int(lo)))  # "1-" is not a range
     except ValueError:
         raise UsageError(f"--seeds must look like 0-9 or 0,3,5. Got {text!r}.") from None
     if any(hi < lo or lo < 0 or hi > MAX_SEED for lo, hi in spans):
@@ -126,7 +126,7 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
         UsageError: On an unknown algorithm or benchmark, a bad budget, seeds, device or
             hyper-parameter, or a missing path.
     """
-    from search.algorithms import ALGORITHMS
+    from search.algorithms import ALGORITHMS, hyper_parameters
 
     benchmark = _benchmark_name(args.benchmark)
     algos = [a.strip() for a in args.algorithm.split(",") if a.strip()]
@@ -134,8 +134,23 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
     if not algos or bad:
         raise UsageError(f"unknown --algorithm {','.join(bad) or args.algorithm!r}; "
                          f"choose from {', '.join(ALGORITHMS)}.")
+    twice = sorted({a for a in algos if algos.count(a) > 1})
+    if twice:
+        raise UsageError(f"--algorithm names {', '.join(twice)} more than once; each algorithm "
+                         "runs once per seed (use more --seeds for more runs).")
+    oneshot_only = [flag for dest, flag in (("channels", "--channels"), ("cells", "--cells"),
+                                            ("steps_per_epoch", "--steps-per-epoch"))
+                    if getattr(args, dest, None) is not None]
+    oneshot_only += ["--topology"] if getattr(args, "topology", False) else []
+    if oneshot_only:
+        raise UsageError(f"{', '.join(oneshot_only)}: only with a one-shot --algorithm "
+                         "(entrannas, darts).")
     budget = _int_option("--budget", args.budget, 1, "a positive int (benchmark queries)")
     zc = _int_option("--zc-warmup", args.zc_warmup, 0, "a non-negative int")
+    if zc and not any("zc_warmup" in hyper_parameters(a) for a in algos):
+        warm = ", ".join(a for a in ALGORITHMS if "zc_warmup" in hyper_parameters(a))
+        raise UsageError(f"--zc-warmup: only with an --algorithm that has a zero-cost warm-up "
+                         f"({warm}).")
     params = parse_params(args.params, algos)
     path = None
     if args.path is not None:
@@ -284,6 +299,9 @@ def check_values(config: dict[str, Any], domain: Any) -> None:
 
     for algo in config["algorithms"]:
         kw = algorithm_params(config, algo)
+        if kw.get("zc_warmup", 0) > domain.n_keys:
+            raise UsageError(f"{algo}: zc_warmup {kw['zc_warmup']} exceeds the {domain.n_keys} "
+                             f"distinct cells of {domain.benchmark.name}; lower it.")
         if kw.get("zc_warmup"):
             kw["zc_warmup"] = 0  # checked in make_config; scoring cells here would be slow
         try:

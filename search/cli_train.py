@@ -39,6 +39,8 @@ TRAIN_METRIC = "valid_accuracy"
 TRAIN_REPORT = ("test_accuracy",)
 #: The evaluation cache of an output folder (shared by its runs).
 CACHE_NAME = "eval_cache.jsonl"
+#: ``--epochs`` when not given (a string, as argparse stores it).
+DEFAULT_EPOCHS = "5"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,7 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network-args", default=None,
                    help="keyword arguments of space.to_network as a JSON object, e.g. "
                         "'{\"channels\": 8}'")
-    p.add_argument("--epochs", default="5", help="training epochs per evaluation (default 5)")
+    p.add_argument("--epochs", default=DEFAULT_EPOCHS,
+                   help=f"training epochs per evaluation (default {DEFAULT_EPOCHS})")
     p.add_argument("--workers", default="1",
                    help="evaluations in flight (training) or runs in parallel (table) on Ray "
                         "(default 1: no Ray)")
@@ -118,8 +121,10 @@ def training_config(args: argparse.Namespace) -> dict[str, Any]:
     if args.evaluator == "table":
         given = [f for f, v in (("--data", args.data), ("--data-args", args.data_args),
                                 ("--network-args", args.network_args)) if v is not None]
+        given += ["--epochs"] if args.epochs != DEFAULT_EPOCHS else []
         if given:
-            raise UsageError(f"{', '.join(given)}: only with --evaluator train.")
+            raise UsageError(f"{', '.join(given)}: only with --evaluator train (or a one-shot "
+                             "--algorithm).")
         return {}
     if args.stop_at_optimum or args.metric or args.report_metric:
         raise UsageError("--stop-at-optimum, --metric and --report-metric apply to table "
@@ -232,6 +237,9 @@ def run_tables(config: dict[str, Any], bench: Any, domain: Any, runs: list[tuple
                histories: list[Any], resume: bool, executor: Any, progress: Any) -> list[Any]:
     """Run the table searches ``runs`` in parallel (``--workers`` at a time) on Ray.
 
+    ``progress`` follows the queries as the runs record them (their history files are polled
+    every second where this machine can read them), not only when a run finishes.
+
     Returns:
         The :class:`~search.engine.SearchResult` of each run, in the order of ``runs``.
 
@@ -245,21 +253,38 @@ def run_tables(config: dict[str, Any], bench: Any, domain: Any, runs: list[tuple
                "stop_at_optimum": config["stop_at_optimum"], "device": config["device"]}
     results: dict[int, Any] = {}
     data = executor.put((bench, domain))
-    tasks = {}
+    tasks, counted = {}, {}
     for i, ((algo, seed), hist) in enumerate(zip(runs, histories, strict=True)):
-        before = len(read_history(hist, repair=False))
+        counted[i] = len(read_history(hist, repair=False))
         task = executor.submit(table_run, algo, algorithm_params(config, algo), data,
                                config["budget"], seed, options, str(hist), resume)
-        tasks[task] = (i, before)
+        tasks[task] = i
+
+    def advance(i: int, n: int) -> None:
+        if n > counted[i]:
+            progress(n - counted[i])
+            counted[i] = n
+
     while executor.n_running:
-        for out in executor.wait():
-            i, before = tasks[out.task]
+        for out in executor.wait(timeout=1.0):
+            i = tasks[out.task]
             if out.error is not None:
                 algo, seed = runs[i]
                 raise UsageError(f"{algo} seed {seed}: {out.error}")
             results[i] = out.result
-            progress(out.result.n_queries - before)
+            advance(i, out.result.n_queries)
+        for i in counted.keys() - results.keys():
+            advance(i, _complete_lines(histories[i]))
     return [results[i] for i in range(len(runs))]
+
+
+def _complete_lines(path: Any) -> int:
+    """Newline-terminated lines of a history being written (one record each); 0 if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    except OSError:
+        return 0
 
 
 def run_training(config: dict[str, Any], domain: Any, runs: list[tuple[str, int]],

@@ -59,8 +59,30 @@ EXIT_INTERRUPTED = 130
 
 
 def out_folder(out: str | None) -> Path:
-    """The output folder: ``--out``, or ``runs/<timestamp>``."""
-    return Path(out) if out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    """The output folder: ``--out``, or a new ``runs/<timestamp>`` folder (created here, with a
+    ``-2``, ``-3``, ... suffix when another run took that second's name, so that runs started
+    together never share a folder the user did not choose)."""
+    if out:
+        return Path(out)
+    base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    Path("runs").mkdir(exist_ok=True)
+    for n in range(1, 10_000):
+        folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            folder.mkdir()  # atomic: exactly one process creates each name
+        except FileExistsError:
+            continue
+        return folder
+    raise UsageError(f"{base}: 9,999 runs already started this second; pass --out.")
+
+
+def _drop_if_empty(folder: Path | None, chosen: bool) -> None:
+    """Remove a ``runs/<timestamp>`` folder this command created but wrote nothing into."""
+    if folder is not None and not chosen:
+        try:
+            folder.rmdir()  # only succeeds when empty
+        except OSError:
+            pass
 
 
 def check_out(folder: Path, config: dict[str, Any], resume: bool, *,
@@ -131,7 +153,8 @@ def open_out(folder: Path, config: dict[str, Any], resume: bool) -> Iterator[dic
 
 def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, resume: bool,
             quiet: bool, stored: dict[str, Any] | None = None,
-            execution: dict[str, Any] | None = None, executor: Any = None) -> dict[str, Any]:
+            execution: dict[str, Any] | None = None, executor: Any = None,
+            interrupts: _Interrupts | None = None) -> dict[str, Any]:
     """Run every (algorithm, seed) of ``config``, writing histories, runs.csv, summary and plot.
 
     Table runs go one after the other in this process, or, given a Ray ``executor``, that many
@@ -141,11 +164,15 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
     ``runs.csv`` and ``summary.json`` are written whole (atomically) once every run has
     finished or been replayed, so that they always describe the complete set of runs.
 
+    ``interrupts`` (from :func:`main`) stops the runs after the next recorded query once
+    Ctrl-C was seen, even if Python swallowed the ``KeyboardInterrupt`` itself.
+
     Returns:
         The summary (also written to ``summary.json``).
 
     Raises:
         UsageError: If a stored history cannot be resumed (corrupt, edited, or from other code).
+        KeyboardInterrupt: On Ctrl-C.
     """
     from tqdm.auto import tqdm
 
@@ -168,12 +195,13 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
     histories = [_hist(folder, a, s) for a, s in runs]
     with tqdm(total=budget * len(runs), initial=done, desc="search", unit="query", disable=quiet,
               file=sys.stderr, dynamic_ncols=True) as bar:
+        update = bar.update if interrupts is None else interrupts.tick(bar.update)
         if training:
             results = run_training(config, domain, runs, histories, resume, executor,
-                                   execution, bar.update)
+                                   execution, update)
         elif executor is not None:
             results = run_tables(config, bench, domain, runs, histories, resume, executor,
-                                 bar.update)
+                                 update)
         else:
             for algo, seed in runs:
                 bar.set_postfix_str(f"{algo} seed {seed}")
@@ -183,7 +211,7 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
                                      report_metrics=config["report_metrics"], domain=domain,
                                      history=_hist(folder, algo, seed), resume=resume,
                                      stop_at_optimum=config["stop_at_optimum"],
-                                     device=config["device"], progress=bar.update)
+                                     device=config["device"], progress=update)
                 except (ValueError, ReplayMismatch) as exc:
                     raise UsageError(f"{algo} seed {seed}: {exc}") from None
                 results.append(res)
@@ -210,7 +238,9 @@ def _hist(folder: Path, algorithm: str, seed: int) -> Path:
 
 class _Interrupts:
     """Marks Ctrl-C while installed, so that a library that turns it into ``sys.exit``
-    (Lightning's trainer does) is still reported as an interrupt."""
+    (Lightning's trainer does) is still reported as an interrupt, and one that Python swallowed
+    (raised inside a finalizer, where it is printed as "ignored") still stops the run at the
+    next recorded query (:meth:`tick`)."""
 
     def __init__(self) -> None:
         self.seen = False
@@ -225,6 +255,16 @@ class _Interrupts:
         self.seen = True
         raise KeyboardInterrupt
 
+    def tick(self, update: Any) -> Any:
+        """``update`` (a progress callback) that raises ``KeyboardInterrupt`` once Ctrl-C was
+        seen: called after every recorded query, so nothing recorded is lost."""
+        def wrapped(n: int = 1) -> Any:
+            out = update(n)
+            if self.seen:
+                raise KeyboardInterrupt
+            return out
+        return wrapped
+
     def __exit__(self, *exc: Any) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
@@ -233,13 +273,14 @@ class _Interrupts:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0; 2 on bad input; 130 on Ctrl-C)."""
     folder: Path | None = None
-    written = False
+    written, chosen = False, True
     with _Interrupts() as interrupts:
         try:
             try:
                 args = build_parser(PROG).parse_args(argv)
             except SystemExit as exc:  # --help
                 return int(exc.code or 0)
+            chosen = bool(args.out)
             logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                                 format="%(levelname)s %(name)s: %(message)s")
             if is_oneshot(args.algorithm):  # EnTranNAS / DARTS super-nets: search/oneshot.py
@@ -270,17 +311,20 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{PROG}: writing to {folder}", file=sys.stderr)
                     execute(config, bench, domain, folder, resume=args.resume,
                             quiet=args.quiet, stored=stored, execution=execution,
-                            executor=executor)
+                            executor=executor, interrupts=interrupts)
             finally:
                 if executor is not None:
                     executor.shutdown()
         except UsageError as exc:
+            _drop_if_empty(folder, chosen)
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt:
+            _drop_if_empty(folder, chosen)
             return _interrupted(folder if written else None)
         except SystemExit:
             if interrupts.seen:  # Ctrl-C that a library turned into sys.exit
+                _drop_if_empty(folder, chosen)
                 return _interrupted(folder if written else None)
             raise
     return 0

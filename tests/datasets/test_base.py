@@ -92,3 +92,15 @@ def test_nan_is_kept_and_skipped_by_best():
     assert bench.best() == (archs[1], 50.0)
     with pytest.raises(ValueError, match="no finite"):
         Benchmark("x", space, archs, {"acc": [np.nan, np.nan]}).best()
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_an_infinite_value_is_a_failed_evaluation_never_the_best(bad):
+    space = get_space("nasbench201")
+    archs = [space.make(ops=["nor_conv_3x3"] * 6), space.make(ops=["skip_connect"] * 6)]
+    bench = Benchmark("x", space, archs, {"acc": [bad, 50.0]})
+    assert bench.query(archs[0]) == bad  # kept as measured
+    assert bench.best() == (archs[1], 50.0) == bench.best(minimize=True)
+    assert bench.optimum == 50.0
+    with pytest.raises(ValueError, match="no finite"):
+        Benchmark("x", space, archs, {"acc": [bad, np.nan]}).best()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -103,10 +104,6 @@ def test_missing_file_says_where_to_get_it(tmp_path):
         ("", "empty"),
         ("\ufeff", "empty"),
         ('arch,test_accuracy\n"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1\n', "line 2"),
-        ("arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,inf\n",
-         "line 2.*infinite"),
-        ("arch,test_accuracy\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,-1e999\n",
-         "line 2.*infinite"),
         ("arch,acc,acc\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n",
          r"column\(s\) \['acc'\] more than once"),
     ],
@@ -152,13 +149,13 @@ def test_a_csv_dataset_label_must_be_a_known_dataset(small_csv):
 
 
 def test_restricted_unpickler_refuses_other_globals(tmp_path):
-    class Evil:
+    class Evil:  # os.system: Ray replaces builtins.print once imported, os.system it leaves
         def __reduce__(self):
-            return (print, ("owned",))
+            return (os.system, ("echo owned",))
 
     path = tmp_path / "data.anb"
     path.write_bytes(pickle.dumps({(0,) * 6: Evil()}))
-    with pytest.raises(ValueError, match=r"data\.anb.*builtins\.print"):
+    with pytest.raises(ValueError, match=r"data\.anb.*\.system, which is not on the allow-list"):
         _read_analog(path)
     path.write_bytes(pickle.dumps({(0,) * 6: 1.0})[:-5])
     with pytest.raises(ValueError, match=r"data\.anb is corrupt"):

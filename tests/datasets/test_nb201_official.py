@@ -161,6 +161,9 @@ def test_official_errors(tmp_path, real_rows):
     path.write_bytes(b"garbage")
     with pytest.raises(ValueError, match=r"b\.pth is corrupt"):
         load("nasbench201", path=path)
+    path.write_bytes(b"X\xfc\xcf\x95\x0bb\xbc\xab")  # pickle's BINUNICODE of invalid UTF-8
+    with pytest.raises(ValueError, match=r"b\.pth is corrupt"):  # was a bare UnicodeDecodeError
+        load("nasbench201", path=path)
     (tmp_path / "x.pickle.pbz2").write_bytes(b"BZh9garbage")
     with pytest.raises(ValueError, match="not valid bz2"):
         load("nasbench201", path=tmp_path / "x.pickle.pbz2")

@@ -137,6 +137,38 @@ def test_ctrl_c_during_assessor_training_exits_130(tmp_path):
     assert "continue with --resume" in err.strip().splitlines()[-1]
 
 
+#: Ctrl-C that Python swallows: SIGINT lands in code that catches the KeyboardInterrupt (as
+#: happens when it lands in a finalizer, where Python prints it as "ignored") at the 5th query.
+SWALLOWED_INTERRUPT = """
+import os, signal, sys, time
+from datasets.base import Benchmark
+real = Benchmark.query
+calls = [0]
+def query(self, arch, metric=None):
+    calls[0] += 1
+    if calls[0] == 5:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    return real(self, arch, metric)
+Benchmark.query = query
+from search.run import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_a_swallowed_ctrl_c_still_stops_the_run_at_the_next_query(tmp_path):
+    hist = tmp_path / "o" / "random" / "seed0" / "history.jsonl"
+    proc = start_slow(0, "--algorithm", "random", "--budget", "200", "--quiet", "--out",
+                      str(tmp_path / "o"), script=SWALLOWED_INTERRUPT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err  # the run used to go on to its 200th query
+    assert "continue with --resume" in err.strip().splitlines()[-1]
+    assert len(read_history(hist, repair=False)) == 5  # the query in flight was recorded
+
+
 def _finished(tmp_path, *extra: str) -> list[str]:
     from search.run import main
 

@@ -120,6 +120,21 @@ def test_refuses_to_overwrite(tmp_path, capsys):
     assert code == 2 and "--resume" in err
 
 
+def test_runs_started_in_one_second_without_out_get_their_own_folders(tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("time.strftime", lambda fmt, *a: "20261204-120000")
+    base = ["--algorithm", "random", "--budget", "3", "--quiet"]
+    assert _run(capsys, *base)[0] == 0
+    assert _run(capsys, *base, "--seeds", "1")[0] == 0
+    runs = tmp_path / "runs"
+    assert sorted(p.name for p in runs.iterdir()) == ["20261204-120000", "20261204-120000-2"]
+    assert json.loads((runs / "20261204-120000-2" / "config.json").read_text())["seeds"] == [1]
+    # a refused command leaves no empty folder behind
+    code, _, err = _run(capsys, *base, "--budget", "99999")
+    assert code == 2 and "exceeds" in err and len(list(runs.iterdir())) == 2
+
+
 @pytest.mark.parametrize("resume", [[], ["--resume"]])
 def test_out_that_is_a_file_is_named_as_such(resume, tmp_path, capsys):
     out = tmp_path / "results.txt"
@@ -161,6 +176,13 @@ def test_benchmark_aliases(name, tmp_path, capsys):
     (["--params", '{"assessor": {"init_design": "grid"}}'], "init_design"),
     (["--algorithm", "evolution", "--params",
       '{"evolution": {"population_size": 4, "sample_size": 9}}'], "sample_size"),
+    (["--algorithm", "random,random"], "random more than once"),
+    (["--seeds", "1-"], "--seeds"),
+    (["--algorithm", "random", "--epochs", "3"], "--epochs: only with --evaluator train"),
+    (["--algorithm", "random", "--channels", "3", "--topology"],
+     "--channels, --topology: only with a one-shot --algorithm"),
+    (["--algorithm", "random", "--zc-warmup", "50"], "--zc-warmup: only with an --algorithm"),
+    (["--algorithm", "evolution", "--zc-warmup", "99999"], "zc_warmup 99999 exceeds the"),
 ])
 def test_argument_errors_write_nothing(argv, words, tmp_path, capsys):
     empty = tmp_path / "empty"
@@ -235,7 +257,8 @@ def test_parse_seeds():
     assert parse_seeds("0,3,5") == [0, 3, 5]
     assert parse_seeds("1,4-5") == [1, 4, 5]
     assert len(parse_seeds("0-9999")) == 10_000
-    for bad in ("0-10000", "0-20000000", "0-99999999999999999999", "-1", "1,1", "a"):
+    for bad in ("0-10000", "0-20000000", "0-99999999999999999999", "-1", "1,1", "a", "1-",
+                "0,2-"):
         with pytest.raises(UsageError, match="--seeds"):
             parse_seeds(bad)
 

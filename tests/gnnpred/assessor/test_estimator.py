@@ -1,8 +1,8 @@
 """Assessor as a scikit-learn estimator: parameters, fit/predict, inputs, ensembles."""
 
 import numpy as np
-import torch
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError, SkipTestWarning
 from sklearn.model_selection import cross_val_score

@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+from datasets.base import Benchmark
 from gnnpred.training import DigitsDataModule
 from search.evaluators import Evaluation
 
@@ -51,3 +52,20 @@ class SlowDigits(DigitsDataModule):
     def __init__(self, *, delay: float = 1.0, **kwargs) -> None:
         time.sleep(delay)
         super().__init__(**kwargs)
+
+
+class SlowQueries(Benchmark):
+    """A table whose every query takes :attr:`delay` seconds (an expensive look-up)."""
+
+    delay = 0.1
+
+    @classmethod
+    def of(cls, bench: Benchmark) -> SlowQueries:
+        """A copy of ``bench`` with slow queries."""
+        slow = cls.__new__(cls)
+        slow.__dict__.update(bench.__dict__)
+        return slow
+
+    def query(self, arch, metric=None) -> float:
+        time.sleep(self.delay)
+        return super().query(arch, metric)

@@ -122,6 +122,27 @@ def test_table_runs_in_parallel_are_the_sequential_runs(ray_cluster, tmp_path, c
         [(r["best_arch"], r["best_value"]) for r in runs[1]]
 
 
+def test_parallel_table_runs_show_progress_while_they_run(ray_cluster, tmp_path):
+    # the bar used to move only when a whole run had finished
+    from search.cli_train import run_tables
+    from search.domain import Domain
+    from search.executors import RayExecutor
+    from tests.search.cli_helpers import embedded
+    from tests.search.parallel.helpers import SlowQueries
+
+    bench = SlowQueries.of(embedded())  # 40 queries of 0.1 s: about 4 s a run
+    config = {"metric": None, "report_metrics": [], "stop_at_optimum": False, "device": "cpu",
+              "budget": 40, "zc_warmup": 0}
+    runs = [("random", 0), ("random", 1)]
+    histories = [tmp_path / a / f"seed{s}" / "history.jsonl" for a, s in runs]
+    calls = []
+    with RayExecutor(2) as ex:
+        results = run_tables(config, bench, Domain(bench), runs, histories, False, ex,
+                             calls.append)
+    assert [r.n_queries for r in results] == [40, 40] and sum(calls) == 80
+    assert len(calls) > 2, calls  # updates while the runs record, not one per finished run
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--data", "mnist"], "unknown --data 'mnist'; choose digits, cifar10, planetoid or give"),
     (["--data", "no_such_pkg.data:Mine"], "--data 'no_such_pkg.data:Mine': cannot import "
