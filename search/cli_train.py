@@ -161,20 +161,77 @@ def execution_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"workers": workers, "ray_address": args.ray_address, "gpus_per_eval": gpus}
 
 
-def check_network(config: dict[str, Any], space: Any, cell: Any) -> None:
-    """Build one network of ``space``, so that ``--evaluator train`` on a space without
-    networks, or bad ``--network-args``, stop the command before anything is written.
+def check_network(config: dict[str, Any], space: Any, cell: Any, *,
+                  build_data: bool = True) -> None:
+    """Build the data module and one network of ``space`` as every evaluation will, and run
+    the network on one training batch, so that a space without networks, a data module that
+    cannot be built (a missing CIFAR-10 folder, bad ``--data-args``) or does not fit the
+    network, and bad ``--network-args`` stop the command before anything is written, instead
+    of failing every evaluation of the run.
+
+    Args:
+        config: The run's configuration.
+        space: The search space.
+        cell: A cell of the benchmark.
+        build_data: Build the data module here; ``False`` when evaluations run on a cluster
+            whose machines may hold data this one does not (``--ray-address``): only the
+            network is checked then.
 
     Raises:
-        UsageError: Naming the space or the bad argument.
+        UsageError: Naming the space, the data module or the bad argument.
     """
+    data_kwargs: dict[str, Any] = {}
+    datamodule = None
+    if build_data:
+        try:
+            datamodule = data_factory(config["data"], config["data_args"])()
+            data_kwargs = dict(getattr(datamodule, "network_kwargs", dict)())
+        except UsageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - user code: any failure is a usage error
+            raise UsageError(f"--data {config['data']}: cannot build it "
+                             f"({type(exc).__name__}: {_line(exc)})") from None
     try:
-        space.to_network(cell, **config["network_args"])
+        network = space.to_network(cell, **{**data_kwargs, **config["network_args"]})
     except NotImplementedError:
         raise UsageError(f"--evaluator train: the {space.name} space has no networks to train "
                          "(space.to_network); use a table evaluator.") from None
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--network-args: {' '.join(str(exc).split())}") from None
+        raise UsageError(f"--network-args: {_line(exc)}") from None
+    if datamodule is not None:
+        _check_batch(config, space, network, datamodule)
+
+
+def _line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _check_batch(config: dict[str, Any], space: Any, network: Any, datamodule: Any) -> None:
+    """Run ``network`` on the first training batch of ``datamodule``; raise UsageError if it
+    fails or predicts fewer classes than the labels hold."""
+    import torch
+
+    from gnnpred.training import ClassifierModule
+
+    where = f"the {space.name} network with --network-args {config['network_args']}"
+    try:
+        datamodule.prepare_data()
+        datamodule.setup("fit")
+        batch = next(iter(datamodule.train_dataloader()))
+    except Exception as exc:  # noqa: BLE001 - user code
+        raise UsageError(f"--data {config['data']}: cannot read a training batch "
+                         f"({type(exc).__name__}: {_line(exc)})") from None
+    try:
+        network.eval()
+        with torch.no_grad():
+            logits, labels = ClassifierModule(network).logits_and_targets(batch, "train")
+    except Exception as exc:  # noqa: BLE001 - user code
+        raise UsageError(f"--data {config['data']} does not fit {where}: it fails on a "
+                         f"training batch ({type(exc).__name__}: {_line(exc)})") from None
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[-1]):
+        raise UsageError(f"--data {config['data']} has labels up to {int(labels.max())} but "
+                         f"{where} predicts {logits.shape[-1]} classes; do not set num_classes "
+                         "in --network-args (the data module sets it).")
 
 
 def make_executor(config: dict[str, Any], execution: dict[str, Any]) -> Any:

@@ -303,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             config[FINGERPRINT_KEY] = fingerprint(bench, config["path"])
             check_values(config, domain)
             if config.get("evaluator") == "train":
-                check_network(config, domain.space, domain.archs[0])
+                check_network(config, domain.space, domain.archs[0],
+                              build_data=execution["ray_address"] is None)
             executor = make_executor(config, execution)  # a cluster is joined before writing
             try:
                 with open_out(folder, config, args.resume) as stored:  # locked until the end

@@ -86,7 +86,9 @@ class ClassifierModule(L.LightningModule):
         """The network's logits."""
         return self.network(*inputs)
 
-    def _logits_and_targets(self, batch: Any, stage: str) -> tuple[Tensor, Tensor]:
+    def logits_and_targets(self, batch: Any, stage: str) -> tuple[Tensor, Tensor]:
+        """The network's logits and the labels of one batch of split ``stage`` (``"train"``,
+        ``"val"`` or ``"test"``; for a graph, the nodes of that split's mask)."""
         if hasattr(batch, "edge_index"):  # one graph, nodes of the split chosen by its mask
             mask = batch[f"{stage}_mask"]
             return self.network(batch.x, batch.edge_index)[mask], batch.y[mask]
@@ -94,7 +96,7 @@ class ClassifierModule(L.LightningModule):
         return self.network(images), labels
 
     def _step(self, batch: Any, stage: str) -> Tensor:
-        logits, y = self._logits_and_targets(batch, stage)
+        logits, y = self.logits_and_targets(batch, stage)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
         correct = (logits.argmax(dim=1) == y).sum()
         n = int(y.numel())

@@ -21,6 +21,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import nn
 
 from gnnpred._common import check_positive_int, resolve_device
@@ -93,8 +94,8 @@ def train_network(
             It is trained in place (and left on ``device``).
         datamodule: A data module yielding ``(images, labels)`` batches or a masked graph
             (:class:`DigitsDataModule`, :class:`CIFAR10DataModule`,
-            :class:`PlanetoidFolderDataModule`, or the caller's own), with train, validation
-            and test loaders.
+            :class:`PlanetoidFolderDataModule`, or the caller's own), with train and
+            validation loaders, and a test loader (without one, ``test_accuracy`` is NaN).
         epochs: Training epochs (200 in NAS-Bench-201).
         batch_size: Overrides the data module's ``batch_size`` attribute when given (the data
             module keeps the new value).
@@ -173,7 +174,8 @@ def train_network(
             if "val_acc" not in task.metrics or not every or epochs_run % every:
                 # the last epoch was not validated (validation every few epochs or by steps)
                 trainer.validate(task, datamodule=datamodule, verbose=False)
-            trainer.test(task, datamodule=datamodule, verbose=False)
+            if is_overridden("test_dataloader", datamodule):  # else test_accuracy is NaN
+                trainer.test(task, datamodule=datamodule, verbose=False)
     seconds = time.perf_counter() - start
     metrics = task.metrics
     if "train_loss" not in metrics:

@@ -43,6 +43,18 @@ def test_nb201_network_learns_digits(digits: DigitsDataModule) -> None:
     assert result.seconds > 0
 
 
+class _NoTestSplit(DigitsDataModule):
+    """A user's data module with train and validation loaders only."""
+
+    test_dataloader = L.LightningDataModule.test_dataloader
+
+
+def test_a_data_module_without_a_test_split_trains_with_a_nan_test_accuracy() -> None:
+    data = _NoTestSplit(batch_size=64, image_size=16)
+    result = train_network(small_nb201(data), data, epochs=1, lr=0.05, device="cpu")
+    assert 0.0 <= result.valid_accuracy <= 100.0 and math.isnan(result.test_accuracy)
+
+
 def test_nb101_network_trains(digits: DigitsDataModule) -> None:
     space = get_space("nasbench101")
     cell = space.make(

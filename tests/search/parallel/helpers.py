@@ -54,6 +54,16 @@ class SlowDigits(DigitsDataModule):
         super().__init__(**kwargs)
 
 
+class DataHereOnly(DigitsDataModule):
+    """A user's data module whose files exist only on the machine of process ``driver_pid``
+    (the command's): built anywhere else (a Ray worker), it cannot open them."""
+
+    def __init__(self, *, driver_pid: int, **kwargs) -> None:
+        if os.getpid() != driver_pid:
+            raise OSError("cannot open /data/mine.npz")
+        super().__init__(**kwargs)
+
+
 class SlowQueries(Benchmark):
     """A table whose every query takes :attr:`delay` seconds (an expensive look-up)."""
 

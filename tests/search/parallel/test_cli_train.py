@@ -58,10 +58,14 @@ def test_two_worker_training_search_on_digits(ray_cluster, tmp_path, capsys):
 
 
 def test_a_data_module_that_raises_gives_failed_evaluations(ray_cluster, tmp_path, capsys):
+    # the command builds the data module once before the run (it works here); the Ray workers
+    # cannot, so every evaluation fails and is recorded as such
     out_dir = tmp_path / "out"
     code, out, err = _run(capsys, "--evaluator", "train", "--data",
-                          "tests.search.test_evaluators:BrokenData", "--algorithm", "random",
-                          "--budget", "3", "--workers", "2", "--out", str(out_dir), "--quiet")
+                          "tests.search.parallel.helpers:DataHereOnly", "--data-args",
+                          json.dumps({"driver_pid": os.getpid(), "image_size": 8}),
+                          "--algorithm", "random", "--budget", "3", "--workers", "2",
+                          "--out", str(out_dir), "--quiet")
     assert code == 0, err
     lines = history(out_dir, "random", 0)
     assert len(lines) == 3 and all(r["failed"] and r["value"] is None for r in lines)
@@ -158,6 +162,12 @@ def test_parallel_table_runs_show_progress_while_they_run(ray_cluster, tmp_path)
     (["--evaluator", "lookup"], "unknown --evaluator 'lookup'; choose table or train."),
     (["--network-args", '{"channels": 0}'], "--network-args: "),
     (["--ray-address", "127.0.0.1:9"], "cannot reach the Ray cluster at 127.0.0.1:9"),
+    # caught before the run, not as a failure of every evaluation
+    (["--data", "cifar10", "--data-args", '{"root": "/nonexistent"}'],
+     "--data cifar10: cannot build it (FileNotFoundError: /nonexistent is not a CIFAR-10"),
+    (["--data-args", '{"batch_size": 0}'], "--data digits: cannot build it"),
+    (["--network-args", '{"num_classes": 3, "channels": 4}'],
+     "--data digits has labels up to 9 but the nasbench201 network"),
 ])
 def test_bad_training_input_is_one_line_and_exit_2(tmp_path, capsys, extra, message):
     out_dir = tmp_path / "out"
@@ -168,6 +178,26 @@ def test_bad_training_input_is_one_line_and_exit_2(tmp_path, capsys, extra, mess
     assert err.count("\n") == 1 and message in err, err
     assert time.monotonic() - start < 30
     assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_planetoid_data_sizes_the_graph_network_itself(tmp_path, capsys):
+    # the network's in_channels and num_classes come from the data module, as in evaluations
+    from tests.gnnpred.training.test_planetoid import write_planetoid
+
+    write_planetoid(tmp_path / "planet", "cora")
+    code, _, err = _run(capsys, "--evaluator", "train", "--benchmark", "nasbench-graph",
+                        "--data", "planetoid", "--data-args",
+                        json.dumps({"root": str(tmp_path / "planet"), "name": "cora"}),
+                        "--algorithm", "random", "--budget", "2", "--epochs", "1", "--quiet",
+                        "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    assert [r.get("failed", False) for r in history(tmp_path / "o", "random", 0)] == [False] * 2
+    # the NB201 image network does not take a graph: refused before anything is written
+    code, _, err = _run(capsys, "--evaluator", "train", "--data", "planetoid", "--data-args",
+                        json.dumps({"root": str(tmp_path / "planet"), "name": "cora"}),
+                        "--budget", "2", "--out", str(tmp_path / "nb201"))
+    assert code == 2 and "--data planetoid does not fit the nasbench201 network" in err, err
+    assert not (tmp_path / "nb201").exists()
 
 
 def test_training_options_need_the_training_evaluator(tmp_path, capsys):
