@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -77,6 +77,9 @@ def check_names(names: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """Validate a proxy name or sequence of names; return them as a tuple."""
     if isinstance(names, str):
         names = (names,)
+    if not isinstance(names, Iterable):
+        raise TypeError(f"names must be a proxy name or a list of them, e.g. ('synflow', "
+                        f"'params'). Got {names!r}.")
     names = tuple(names)
     if not names:
         raise ValueError("names must list at least one proxy, e.g. ('synflow', 'params').")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
@@ -195,9 +196,14 @@ def score(
 
     names = check_names(names)
     archs = space.check_archs(archs)
-    if not isinstance(random_state, int) or isinstance(random_state, bool) or random_state < 0:
-        raise ValueError(f"random_state must be a non-negative int. Got {random_state!r} instead.")
+    random_state = _int_at_least("random_state", random_state, 0)
+    batch_size = _int_at_least("batch_size", batch_size, 1)
+    n_jobs = _int_at_least("n_jobs", n_jobs, 1)
+    if num_threads is not None:
+        num_threads = _int_at_least("num_threads", num_threads, 1)
     dev = resolve_device(device)
+    if not archs:
+        return {n: np.empty(0) for n in names}
     kwargs = default_network_kwargs(space) if network_kwargs is None else dict(network_kwargs)
     needs_data = [n for n in names if get_proxy(n).needs_data]
     if needs_data and data is None:
@@ -208,8 +214,6 @@ def score(
     batch = targets = None
     if needs_data:
         batch, targets = _resolve_data(space, archs, data, batch_size, random_state, kwargs)
-    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
-        raise ValueError(f"n_jobs must be a positive int. Got {n_jobs!r} instead.")
     job = (space, names, batch, targets, random_state, kwargs, loss_fn, str(dev))
     bar = tqdm(total=len(archs), desc="zero-cost proxies", disable=not verbose)
     old_threads = torch.get_num_threads()
@@ -266,6 +270,13 @@ def _score_parallel(
             parts.append(f.result())
             progress(len(c))
     return np.concatenate(parts, axis=0)
+
+
+def _int_at_least(name: str, value: Any, low: int) -> int:
+    """``value`` as an int (NumPy ints too) ``>= low``; raise ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}. Got {value!r} instead.")
+    return int(value)
 
 
 def _resolve_data(space: Any, archs: list, data: Any, batch_size: int, random_state: int,

@@ -221,7 +221,7 @@ class BatchedSpace(SearchSpace):
         self._check_own(batch)
         return batch.hashes()
 
-    def dedupe(self, archs: Sequence[Arch] | CellBatch, exclude: Iterable[str] = (),
+    def dedupe(self, archs: Sequence[Arch] | CellBatch, exclude: Iterable[str] | None = (),
                device: str | torch.device = "auto") -> tuple[CellBatch, torch.Tensor]:
         """The cells whose hash is not in ``exclude`` and not that of an earlier cell.
 
@@ -233,10 +233,17 @@ class BatchedSpace(SearchSpace):
 
         Returns:
             ``(kept, index)``: the kept cells in their order and their rows in ``archs``.
+
+        Raises:
+            TypeError: If ``exclude`` is one string (not a collection of hashes) or not
+                iterable.
         """
+        if isinstance(exclude, str | bytes):
+            raise TypeError("exclude must be a collection of hashes, not one string: pass "
+                            f"[{exclude!r}] to drop that hash.")
         batch = self.to_tensors(archs, device)
         keep = first_occurrences(batch.keys)
-        excluded = list(exclude)
+        excluded = [] if exclude is None else list(exclude)
         if excluded:
             bad = torch.as_tensor(self._key_of_hashes(excluded), device=batch.device)
             keep &= ~torch.isin(batch.keys, bad)

@@ -44,8 +44,9 @@ def nested_spec(value: Any, which: str) -> Any:
         if isinstance(node, str | bytes) or not isinstance(node, Sequence):
             raise ValueError(f"{which}: node {node!r} is not a list of (op, input) pairs.")
         out.append(tuple(
-            (p[0], int(p[1])) if is_pair(p) and isinstance(p[1], int | np.integer)
-            and not isinstance(p[1], bool) else p
+            (str(p[0]) if isinstance(p[0], str) else p[0], int(p[1]))  # np.str_ -> str
+            if is_pair(p) and isinstance(p[1], int | np.integer) and not isinstance(p[1], bool)
+            else p
             for p in node
         ))
     return tuple(out)

@@ -27,7 +27,14 @@ import torch
 
 from gnnpred.spaces._batched import BatchedSpace, CellBatch, first_occurrences, paused_gc
 from gnnpred.spaces._nb101_enum import NB101Table, _decode_matrix
-from gnnpred.spaces._nb101_graph import HIDDEN_OPS, MAX_EDGES, OP_INDEX, OP_VOCAB, PAIRS
+from gnnpred.spaces._nb101_graph import (
+    HIDDEN_OPS,
+    MAX_EDGES,
+    OP_INDEX,
+    OP_VOCAB,
+    PAIRS,
+    check_mutation_rate,
+)
 from gnnpred.spaces._nb101_tensors import encode_cells
 
 V7 = 7
@@ -287,8 +294,7 @@ class NB101BatchOps(BatchedSpace):
         """As :meth:`mutate`: on the 7-vertex view (unused slots get uniform random ops), flip
         each edge slot with probability ``mutation_rate / 7`` and change each interior op with
         probability ``mutation_rate / 5``; redraw until valid with another hash."""
-        if not mutation_rate > 0:
-            raise ValueError(f"mutation_rate must be positive. Got {mutation_rate!r} instead.")
+        mutation_rate = check_mutation_rate(mutation_rate)
         dev, n = batch.device, len(batch)
         fill = torch.randint(0, len(HIDDEN_OPS), (n, V7), generator=gen, device=dev)
         base_bits, base_lab = _spec(batch.tensors, fill)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import numbers
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -250,3 +251,17 @@ def canonical_form(matrix: Matrix, ops: tuple[str, ...]) -> tuple[Matrix, tuple[
     key[~ok] = np.iinfo(np.int64).max
     best = perms[int(np.argmin(key))]
     return as_tuples(mat[np.ix_(best, best)]), tuple(ops[int(v)] for v in best)
+
+
+def check_mutation_rate(rate: object) -> float:
+    """``rate`` as a float in ``(0, 7)``: each of the 21 edge slots flips with probability
+    ``rate / 7``, so at 7 or more every slot flips and every draw is the same graph.
+
+    Raises:
+        ValueError: If ``rate`` is not a real number in ``(0, 7)``.
+    """
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 < rate < MAX_VERTICES:
+        raise ValueError(f"mutation_rate must be a number in (0, {MAX_VERTICES}): each edge slot "
+                         f"flips with probability mutation_rate / {MAX_VERTICES}. Got {rate!r} "
+                         "instead.")
+    return float(rate)

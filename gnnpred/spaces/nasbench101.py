@@ -36,6 +36,7 @@ from gnnpred.spaces._nb101_graph import (
     Matrix,
     as_tuples,
     canonical_form,
+    check_mutation_rate,
     check_spec,
     module_hash,
     prune,
@@ -182,11 +183,10 @@ class NASBench101Space(NB101BatchOps):
         different hash.
 
         Raises:
-            ValueError: If ``mutation_rate`` is not positive.
+            ValueError: If ``mutation_rate`` is not a number in ``(0, 7)``.
         """
         self.validate(arch)
-        if not mutation_rate > 0:
-            raise ValueError(f"mutation_rate must be positive. Got {mutation_rate!r} instead.")
+        mutation_rate = check_mutation_rate(mutation_rate)
         fill = [HIDDEN_OPS[i] for i in rng.integers(0, 3, size=MAX_VERTICES)]
         base_mat, base_ops = self._padded(arch, fill)
         own = self.hash(arch)

@@ -99,6 +99,22 @@ def test_score_checks_its_arguments() -> None:
         score(NB201, CELLS, "params", random_state=-1, verbose=False)
     with pytest.raises(ValueError, match="n_jobs"):
         score(NB201, CELLS, "params", n_jobs=0, verbose=False)
+    for bad in (0, -5, 2.5):  # 0 used to give one zero score, -5 a torch error
+        with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
+            score(NB201, CELLS, "snip", data="random", batch_size=bad, verbose=False)
+    with pytest.raises(ValueError, match="num_threads must be an int >= 1"):
+        score(NB201, CELLS, "params", num_threads=0, verbose=False)
+    with pytest.raises(TypeError, match="names must be a proxy name or a list"):
+        score(NB201, CELLS, None, verbose=False)
+
+
+def test_numpy_ints_and_no_cells_are_taken() -> None:
+    a = score(NB201, CELLS, "params", random_state=np.int64(3), n_jobs=np.int64(1),
+              verbose=False)
+    np.testing.assert_array_equal(a["params"], score(NB201, CELLS, "params", random_state=3,
+                                                     verbose=False)["params"])
+    empty = score(NB201, [], ("snip", "params"), data="random", verbose=False)
+    assert {k: v.shape for k, v in empty.items()} == {"snip": (0,), "params": (0,)}
 
 
 def test_graph_space_proxies() -> None:

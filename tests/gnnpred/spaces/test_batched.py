@@ -84,6 +84,9 @@ def test_dedupe_drops_excluded_and_repeats(space, cells):
     assert index.tolist() == expected
     assert kept.cells() == [pool[i] for i in expected]
     assert len(space.dedupe(pool)[0]) == len({space.hash(c) for c in pool})
+    assert space.dedupe(pool, exclude=None)[1].tolist() == space.dedupe(pool)[1].tolist()
+    with pytest.raises(TypeError, match="not one string"):  # it would drop nothing
+        space.dedupe(pool, exclude=space.hash(pool[0]))
 
 
 def test_cellbatch_indexing_and_cat(space, cells):

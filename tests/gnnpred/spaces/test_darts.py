@@ -70,6 +70,9 @@ def test_make_flat_and_nested_forms_agree() -> None:
     b = space.make(normal=nested, reduce=np.array(FLAT, dtype=object).tolist())
     assert a == b
     assert a.normal[2] == (("avg_pool_3x3", 1), ("sep_conv_5x5", 3))
+    # NumPy strings and ints (e.g. from a saved array) make the same cell, which round-trips
+    c = space.make(normal=[(np.str_(op), np.int64(j)) for op, j in FLAT], reduce=FLAT)
+    assert c == a and space.from_string(space.to_string(c)) == a
 
 
 @pytest.mark.parametrize(

@@ -301,8 +301,9 @@ def test_mutate_returns_a_different_valid_cell(space, cells):
         assert space.hash(fresh(new)) != space.hash(cell)
     small = space.make(matrix=[[0, 1], [0, 0]], ops=["input", "output"])
     assert space.hash(space.mutate(small, rng)) != space.hash(small)
-    with pytest.raises(ValueError, match="mutation_rate"):
-        space.mutate(cell, rng, mutation_rate=0)
+    for bad in (0, 7, 8.5, "1", True):  # at 7 every edge slot flips: one graph, always
+        with pytest.raises(ValueError, match=r"mutation_rate must be a number in \(0, 7\)"):
+            space.mutate(cell, rng, mutation_rate=bad)
 
 
 def test_neighbours(space, cells):

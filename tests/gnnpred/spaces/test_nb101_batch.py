@@ -83,8 +83,9 @@ def test_mutate_many_distribution_equals_mutate(space, rate):
     batched = space.mutate_many([cell] * 15000, rng, device="cpu", mutation_rate=rate).hashes()
     assert space.hash(cell) not in batched
     assert _same_distribution(loop, batched) > 1e-3
-    with pytest.raises(ValueError, match="mutation_rate must be positive. Got 0"):
-        space.mutate_many([cell], rng, mutation_rate=0)
+    for bad in (0, 7, "1"):
+        with pytest.raises(ValueError, match=r"mutation_rate must be a number in \(0, 7\)"):
+            space.mutate_many([cell], rng, mutation_rate=bad)
 
 
 def test_mutate_many_per_edge_and_op_change_frequencies(space):
