@@ -43,8 +43,14 @@ class SearchSpace(ABC):
         """Draw one valid architecture uniformly (as the benchmark's paper defines it)."""
 
     def sample_many(self, n: int, rng: np.random.Generator) -> list[Arch]:
-        """Draw ``n`` architectures (with replacement)."""
-        return [self.sample(rng) for _ in range(n)]
+        """Draw ``n`` architectures (with replacement).
+
+        Raises:
+            ValueError: If ``n`` is not a non-negative int.
+        """
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
+        return [self.sample(rng) for _ in range(int(n))]
 
     @abstractmethod
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
@@ -111,7 +117,14 @@ class SearchSpace(ABC):
         """
 
     def to_batch(self, archs: Sequence[Arch]) -> Batch:
-        """Many graphs as one :class:`~torch_geometric.data.Batch` (subclasses vectorise this)."""
+        """Many graphs as one :class:`~torch_geometric.data.Batch` (subclasses vectorise this).
+
+        Raises:
+            ValueError: If ``archs`` is empty.
+        """
+        archs = self.check_archs(archs)
+        if not archs:
+            raise ValueError("to_batch needs at least one architecture; got an empty sequence.")
         return Batch.from_data_list([self.to_graph(a) for a in archs])
 
     @abstractmethod

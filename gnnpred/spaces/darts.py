@@ -426,8 +426,9 @@ class DARTSSpace(SearchSpace):
         counting the built network.
         """
         per_op, outside = _param_table()
+        archs = self.check_archs(archs)  # a list: any iterable is taken
         out = np.full(len(archs), outside, dtype=np.int64)
-        for r, a in enumerate(self.check_archs(archs)):
+        for r, a in enumerate(archs):
             for op, _ in itertools.chain.from_iterable(a.normal):
                 out[r] += per_op[0, _OP_INDEX[op]]
             for op, j in itertools.chain.from_iterable(a.reduce):

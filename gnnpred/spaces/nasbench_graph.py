@@ -418,8 +418,8 @@ class NASBenchGraphSpace(NBGraphBatchOps):
         n = len(links)
         return np.concatenate(
             [
-                np.eye(N_NODES, dtype=np.float32)[links].reshape(n, -1),
-                np.eye(len(FULL_OPS), dtype=np.float32)[ops].reshape(n, -1),
+                np.eye(N_NODES, dtype=np.float32)[links].reshape(n, N_NODES * N_NODES),
+                np.eye(len(FULL_OPS), dtype=np.float32)[ops].reshape(n, N_NODES * len(FULL_OPS)),
             ],
             axis=1,
         )

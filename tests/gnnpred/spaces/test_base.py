@@ -190,6 +190,15 @@ def test_every_space_meets_the_shared_contract(name):
     assert batch.num_graphs == len(cells)
     enc = space.encode(cells)
     assert enc.ndim == 2 and enc.shape[0] == len(cells) and np.isfinite(enc).all()
+    # the same answers to edge cases in every space
+    assert space.encode([]).shape == (0, enc.shape[1])
+    assert max(int(n) for n in batch.ptr.diff()) <= space.max_nodes
+    with pytest.raises(ValueError, match="at least one architecture"):
+        space.to_batch([])
+    for bad in (-1, True, 2.0):
+        with pytest.raises(ValueError, match="n must be a non-negative int"):
+            space.sample_many(bad, rng)
+    assert len(space.sample_many(np.int64(2), rng)) == 2
 
 
 @pytest.mark.parametrize(
