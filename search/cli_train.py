@@ -22,10 +22,13 @@ import argparse
 import functools
 import importlib
 import inspect
+import logging
 import math
 from typing import Any
 
 from search.cli_config import UsageError, json_object, positive_int
+
+logger = logging.getLogger(__name__)
 
 #: Built-in ``--data`` names and the data modules they stand for.
 DATA_MODULES = {
@@ -262,11 +265,16 @@ def make_executor(config: dict[str, Any], execution: dict[str, Any]) -> Any:
 
 def make_evaluator(config: dict[str, Any], space: Any, execution: dict[str, Any]) -> Any:
     """The :class:`~search.evaluators.TrainingEvaluator` of ``config``: on the CPU unless
-    GPUs are given to the Ray tasks (in one process: ``--device``)."""
+    GPUs are given to the Ray tasks (in one process: ``--device``). A GPU ``--device`` with Ray
+    and no ``--gpus-per-eval`` is warned about: it then serves the search's own models only."""
     from search.evaluators import TrainingEvaluator
 
     ray = execution["workers"] > 1 or execution["ray_address"] is not None
     device = ("auto" if execution["gpus_per_eval"] > 0 else "cpu") if ray else config["device"]
+    if ray and not execution["gpus_per_eval"] and str(config["device"]).startswith("cuda"):
+        logger.warning("--device %s: the trainings run on Ray tasks, which get no GPU without "
+                       "--gpus-per-eval (e.g. --gpus-per-eval 1); they train on the CPU, and "
+                       "--device applies to the search's own models only.", config["device"])
     data = data_factory(config["data"], config["data_args"])
     return TrainingEvaluator(space, data, epochs=config["epochs"], device=device,
                              network_kwargs=config["network_args"])

@@ -126,7 +126,7 @@ class CIFAR10DataModule(ImageDataModule):
         num_workers: int = 0,
     ) -> None:
         super().__init__(batch_size=batch_size, seed=seed, num_workers=num_workers)
-        self.root = self._find_folder(Path(root))
+        self.root = self._find_folder(Path(root).expanduser())
         self.valid_fraction = _fraction("valid_fraction", valid_fraction)
         self.augment = bool(augment)
         self.classes: list[str] = []

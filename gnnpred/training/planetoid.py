@@ -179,7 +179,7 @@ class PlanetoidFolderDataModule(L.LightningDataModule):
     def __init__(self, root: str | PathLike, name: str, *,
                  normalize_features: bool = True) -> None:
         super().__init__()
-        root, self.name = Path(root), str(name)
+        root, self.name = Path(root).expanduser(), str(name)
         nested = root / self.name / "raw"
         flat = (root / f"ind.{self.name.lower()}.x").is_file()
         self.folder = nested if nested.is_dir() and not flat else root

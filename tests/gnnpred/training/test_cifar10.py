@@ -91,6 +91,13 @@ def test_a_network_trains_on_the_folder_with_augmented_training_batches(
     assert augmented == [8, 8, 4]  # the 20 training images, never the valid or test ones
 
 
+def test_a_root_under_the_home_folder_is_expanded(cifar_root: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(cifar_root.parent))
+    data = CIFAR10DataModule(f"~/{cifar_root.name}", batch_size=4)
+    assert data.root == cifar_root / "cifar-10-batches-py"
+
+
 def test_missing_folder_names_the_expected_files(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"missing data_batch_1, .*test_batch, "
                                                 r"batches.meta.*cifar-10-batches-py"):

@@ -217,3 +217,20 @@ def test_a_space_without_networks_cannot_be_trained(tmp_path, capsys, monkeypatc
                         str(tmp_path / "o"))
     assert code == 2 and "the nasbench201 space has no networks to train" in err
     assert json.dumps(err).count("\\n") == 1
+
+
+def test_a_gpu_device_without_gpus_per_eval_on_ray_is_warned_about(caplog):
+    from gnnpred import get_space
+    from search.cli_train import make_evaluator
+
+    config = {"device": "cuda", "data": "digits", "data_args": {}, "epochs": 1,
+              "network_args": {}}
+    on_ray = {"workers": 2, "ray_address": None, "gpus_per_eval": 0.0}
+    with caplog.at_level("WARNING", logger="search.cli_train"):
+        evaluator = make_evaluator(config, get_space("nasbench201"), on_ray)
+    assert evaluator.device == "cpu" and "get no GPU without --gpus-per-eval" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="search.cli_train"):
+        make_evaluator(config, get_space("nasbench201"), {**on_ray, "gpus_per_eval": 1.0})
+        make_evaluator({**config, "device": "cpu"}, get_space("nasbench201"), on_ray)
+    assert caplog.text == ""
