@@ -285,6 +285,11 @@ def _resolve_data(space: Any, archs: list, data: Any, batch_size: int, random_st
 
     if isinstance(data, str):
         if data == "digits":
+            probe = build_network(space, archs[0], 0, kwargs)
+            if len(tuple(probe.example_inputs(1))) != 1:
+                raise ValueError(f"data='digits' is a batch of images; the {space.name} "
+                                 "networks take graphs. Use data='random' or your own graph "
+                                 "batch.")
             x, y = digits_batch(batch_size, random_state)
             return (x,), y
         if data == "random":

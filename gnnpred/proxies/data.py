@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -55,11 +57,14 @@ def first_batch(data: object, batch_size: int) -> tuple[tuple[Tensor, ...], Tens
     ``(inputs_tuple, targets)`` pair for multi-input networks) or an iterable of such batches
     (e.g. a ``DataLoader``; its first batch is used). Single-tensor inputs are cut to
     ``batch_size`` rows."""
+    labels = (Tensor, np.ndarray, type(None))
     if (
         isinstance(data, (tuple, list))
         and len(data) == 2
-        and isinstance(data[1], (Tensor, np.ndarray, type(None)))
-    ):
+        and (isinstance(data[1], labels) or (isinstance(data[1], (list, tuple)) and data[1]
+                                             and all(isinstance(v, numbers.Integral)
+                                                     for v in data[1])))
+    ):  # (inputs, targets), targets as a tensor, an array or a list of class indices
         x, y = data
     else:
         try:

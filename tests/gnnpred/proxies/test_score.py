@@ -52,6 +52,10 @@ def test_data_dependent_proxies_on_digits() -> None:
     )
     for n in names:  # "digits" with the same seed is the same batch
         np.testing.assert_allclose(again[n], res[n], rtol=1e-6)
+    as_list = score(NB201, CELLS[:2], names, data=(x, y.tolist()), batch_size=8,
+                    network_kwargs=SMALL, verbose=False)  # class indices as a plain list
+    for n in names:
+        np.testing.assert_allclose(as_list[n], res[n], rtol=1e-6)
 
 
 def test_dataloader_and_random_data() -> None:
@@ -133,6 +137,8 @@ def test_graph_space_proxies() -> None:
         verbose=False,
     )
     assert all(np.all(np.isfinite(v)) for v in data.values())
+    with pytest.raises(ValueError, match="'digits' is a batch of images; the nasbench-graph"):
+        score(space, cells, "snip", data="digits", network_kwargs=kw, verbose=False)
 
 
 def test_synflow_ranks_nb201_cells(nb201_csv) -> None:
