@@ -48,8 +48,8 @@ def build_parser(prog: str = "python -m search.run") -> argparse.ArgumentParser:
                 "training the candidates (--evaluator train), in parallel on Ray (--workers).",
                 epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--benchmark", default="nasbench201",
-                   help=f"one of {', '.join(BENCHMARKS)}; aliases such as nb201 work too "
-                        "(default nasbench201)")
+                   help=f"one of {', '.join(BENCHMARKS)} (or darts, one-shot search only); "
+                        "aliases such as nb201 work too (default nasbench201)")
     p.add_argument("--path", default=None,
                    help="benchmark file (default for nasbench201: the embedded table, "
                         "AnalogNAS-Bench's digital retrain of the NB201 cells on CIFAR-10, "
@@ -61,7 +61,7 @@ def build_parser(prog: str = "python -m search.run") -> argparse.ArgumentParser:
                    help="comma-separated metrics to record too, e.g. perf")
     p.add_argument("--algorithm", default="assessor",
                    help=f"one or more of {', '.join(ALGORITHMS)}, comma-separated "
-                        "(default assessor)")
+                        "(default assessor); or the one-shot searches entrannas, darts")
     p.add_argument("--budget", default="100", help="benchmark queries per run (default 100)")
     p.add_argument("--seeds", default="0",
                    help=f"seeds: 0-9 or 0,3,5 (default 0; at most {MAX_SEEDS} seeds)")
