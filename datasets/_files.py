@@ -155,7 +155,7 @@ def read_csv(
     header = [h.strip() for h in records[0]]
     if key_column not in header:
         raise ValueError(f"{path} has no {key_column!r} column (header: {header}).")
-    twice = sorted({h for h in header if header.count(h) > 1})
+    twice = sorted({h for h in header if h and header.count(h) > 1})  # "" : empty trailing cells
     if twice:
         raise ValueError(f"{path} names column(s) {twice} more than once; give every column "
                          "its own name.")

@@ -147,7 +147,8 @@ def make_config(args: argparse.Namespace) -> dict[str, Any]:
                          "(entrannas, darts).")
     budget = _int_option("--budget", args.budget, 1, "a positive int (benchmark queries)")
     zc = _int_option("--zc-warmup", args.zc_warmup, 0, "a non-negative int")
-    if zc and not any("zc_warmup" in hyper_parameters(a) for a in algos):
+    # (not on --resume: folders written before this check may hold such a warm-up)
+    if zc and not args.resume and not any("zc_warmup" in hyper_parameters(a) for a in algos):
         warm = ", ".join(a for a in ALGORITHMS if "zc_warmup" in hyper_parameters(a))
         raise UsageError(f"--zc-warmup: only with an --algorithm that has a zero-cost warm-up "
                          f"({warm}).")

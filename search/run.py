@@ -65,14 +65,18 @@ def out_folder(out: str | None) -> Path:
     if out:
         return Path(out)
     base = Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    Path("runs").mkdir(exist_ok=True)
-    for n in range(1, 10_000):
-        folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
-        try:
-            folder.mkdir()  # atomic: exactly one process creates each name
-        except FileExistsError:
-            continue
-        return folder
+    try:
+        base.parent.mkdir(exist_ok=True)
+        for n in range(1, 10_000):
+            folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
+            try:
+                folder.mkdir()  # atomic: exactly one process creates each name
+            except FileExistsError:
+                continue
+            return folder
+    except OSError as exc:
+        raise UsageError(f"cannot create an output folder under {base.parent.resolve()} "
+                         f"({exc.strerror or exc}); pass --out.") from None
     raise UsageError(f"{base}: 9,999 runs already started this second; pass --out.")
 
 
@@ -195,10 +199,13 @@ def execute(config: dict[str, Any], bench: Any, domain: Any, folder: Path, *, re
     histories = [_hist(folder, a, s) for a, s in runs]
     with tqdm(total=budget * len(runs), initial=done, desc="search", unit="query", disable=quiet,
               file=sys.stderr, dynamic_ncols=True) as bar:
+        # table runs stop at the next recorded query on a swallowed Ctrl-C (their histories
+        # hold every result); trainings take Ctrl-C at batch boundaries (CtrlC) and record
+        # each finished batch of outcomes whole, so they keep the plain update
         update = bar.update if interrupts is None else interrupts.tick(bar.update)
         if training:
             results = run_training(config, domain, runs, histories, resume, executor,
-                                   execution, update)
+                                   execution, bar.update)
         elif executor is not None:
             results = run_tables(config, bench, domain, runs, histories, resume, executor,
                                  update)
@@ -281,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
             except SystemExit as exc:  # --help
                 return int(exc.code or 0)
             chosen = bool(args.out)
+            if args.resume and not args.out:
+                raise UsageError("--resume needs --out: the folder of the run to continue.")
             logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                                 format="%(levelname)s %(name)s: %(message)s")
             if is_oneshot(args.algorithm):  # EnTranNAS / DARTS super-nets: search/oneshot.py
@@ -317,17 +326,17 @@ def main(argv: list[str] | None = None) -> int:
                 if executor is not None:
                     executor.shutdown()
         except UsageError as exc:
-            _drop_if_empty(folder, chosen)
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt:
-            _drop_if_empty(folder, chosen)
             return _interrupted(folder if written else None)
         except SystemExit:
             if interrupts.seen:  # Ctrl-C that a library turned into sys.exit
-                _drop_if_empty(folder, chosen)
                 return _interrupted(folder if written else None)
             raise
+        finally:
+            if not written:  # whatever stopped the command before it wrote anything
+                _drop_if_empty(folder, chosen)
     return 0
 
 

@@ -202,8 +202,6 @@ def score(
     if num_threads is not None:
         num_threads = _int_at_least("num_threads", num_threads, 1)
     dev = resolve_device(device)
-    if not archs:
-        return {n: np.empty(0) for n in names}
     kwargs = default_network_kwargs(space) if network_kwargs is None else dict(network_kwargs)
     needs_data = [n for n in names if get_proxy(n).needs_data]
     if needs_data and data is None:
@@ -211,6 +209,8 @@ def score(
             f"The proxies {needs_data} need data=: an (inputs, targets) pair, a DataLoader, "
             "'digits' or 'random'."
         )
+    if not archs:
+        return {n: np.empty(0) for n in names}
     batch = targets = None
     if needs_data:
         batch, targets = _resolve_data(space, archs, data, batch_size, random_state, kwargs)
@@ -285,8 +285,8 @@ def _resolve_data(space: Any, archs: list, data: Any, batch_size: int, random_st
 
     if isinstance(data, str):
         if data == "digits":
-            probe = build_network(space, archs[0], 0, kwargs)
-            if len(tuple(probe.example_inputs(1))) != 1:
+            example = getattr(build_network(space, archs[0], 0, kwargs), "example_inputs", None)
+            if example is not None and len(tuple(example(1))) != 1:
                 raise ValueError(f"data='digits' is a batch of images; the {space.name} "
                                  "networks take graphs. Use data='random' or your own graph "
                                  "batch.")

@@ -255,7 +255,7 @@ def canonical_form(matrix: Matrix, ops: tuple[str, ...]) -> tuple[Matrix, tuple[
 
 def check_mutation_rate(rate: object) -> float:
     """``rate`` as a float in ``(0, 7)``: each of the 21 edge slots flips with probability
-    ``rate / 7``, so at 7 or more every slot flips and every draw is the same graph.
+    ``rate / 7``, so at 7 or more every slot flips and every draw has the same edges.
 
     Raises:
         ValueError: If ``rate`` is not a real number in ``(0, 7)``.

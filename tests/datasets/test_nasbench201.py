@@ -78,6 +78,9 @@ def test_csv_with_a_utf8_bom_is_read(tmp_path, embedded):
     path.write_bytes(("\ufeffarch,test_accuracy\r\n" + "\r\n".join(lines)).encode("utf-8"))
     bench = load("nasbench201", path=path)
     assert bench.metrics == ("test_accuracy",) and bench.query(cells[1]) == 2.5
+    # empty trailing header cells of a spreadsheet export are not repeated column names
+    path.write_text("arch,test_accuracy,,\n" + "\n".join(f"{line},," for line in lines))
+    assert load("nasbench201", path=path).query(cells[2]) == 3.5
 
 
 def test_missing_file_says_where_to_get_it(tmp_path):

@@ -133,6 +133,13 @@ def test_runs_started_in_one_second_without_out_get_their_own_folders(tmp_path, 
     # a refused command leaves no empty folder behind
     code, _, err = _run(capsys, *base, "--budget", "99999")
     assert code == 2 and "exceeds" in err and len(list(runs.iterdir())) == 2
+    code, _, err = _run(capsys, *base, "--resume")
+    assert code == 2 and "--resume needs --out" in err and len(list(runs.iterdir())) == 2
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    (tmp_path / "elsewhere" / "runs").write_text("a file where the folder would go")
+    code, _, err = _run(capsys, *base)
+    assert code == 2 and "cannot create an output folder" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("resume", [[], ["--resume"]])

@@ -119,6 +119,8 @@ def test_numpy_ints_and_no_cells_are_taken() -> None:
                                                      verbose=False)["params"])
     empty = score(NB201, [], ("snip", "params"), data="random", verbose=False)
     assert {k: v.shape for k, v in empty.items()} == {"snip": (0,), "params": (0,)}
+    with pytest.raises(ValueError, match="need data"):
+        score(NB201, [], "snip", verbose=False)
 
 
 def test_graph_space_proxies() -> None:
