@@ -2,9 +2,11 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# torch first, pinned: the CPU wheel on this machine's disk; an unpinned torch pulls a multi-GB
-# CUDA build.
+# torch first, pinned (an unpinned torch pulls the newest, multi-GB CUDA build). Where pip's
+# configured index has no CPU wheel, TORCH_INDEX=https://download.pytorch.org/whl/cpu gets one.
 TORCH := torch==2.13.0
+TORCH_INDEX ?=
+TORCH_FROM := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 
 .PHONY: run test lint venv clean
 
@@ -14,13 +16,13 @@ $(VENV)/.created:
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.created pyproject.toml
-	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet $(TORCH_FROM) $(TORCH)
 	$(PIP) install --quiet -e .
 	touch $@
 
 # dev: pytest, pytest-xdist, ruff and XGBoost (CPU build; the predictor benchmark's test uses it).
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
-	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet $(TORCH_FROM) $(TORCH)
 	$(PIP) install --quiet -e '.[dev]'
 	touch $@
 
