@@ -18,9 +18,18 @@ __all__ = ["kendall_tau", "spearman", "top_k_precision", "regret", "ranking_repo
            "kendall_scorer"]
 
 
+def _vector(name: str, values) -> np.ndarray:
+    """``values`` as a 1-D float array; a single row or column counts, a table does not (its
+    flattening would pair unrelated entries)."""
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim > 1 and sum(d > 1 for d in arr.shape) > 1:
+        raise ValueError(f"{name} must be 1-D (one score per architecture). Got shape "
+                         f"{arr.shape} instead.")
+    return arr.ravel()
+
+
 def _check_pair(y_true, y_pred, min_len: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(y_true, dtype=float).ravel()
-    b = np.asarray(y_pred, dtype=float).ravel()
+    a, b = _vector("y_true", y_true), _vector("y_pred", y_pred)
     if a.shape != b.shape:
         raise ValueError(
             f"y_true and y_pred must have the same length. Got {a.size} and {b.size} instead."

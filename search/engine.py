@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -160,14 +161,26 @@ def run_search(
     spent, and never counted as best or as reaching the optimum.
 
     Raises:
-        ValueError: If ``budget`` < 1, a history exists without ``resume``, or it cannot be
-            replayed (corrupt, longer than ``budget``, cells outside the benchmark, or values
-            other than the benchmark's).
+        ValueError: If ``budget`` < 1 or exceeds the table's distinct cells, ``seed``,
+            ``report_metrics`` or ``optimum`` has the wrong type or value, a history exists
+            without ``resume``, or it cannot be replayed (corrupt, longer than ``budget``, cells
+            outside the benchmark, or values other than the benchmark's).
     """
     if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
         raise ValueError(f"budget must be an int >= 1 (benchmark queries). Got {budget!r} instead.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int. Got {seed!r} instead.")
+    if isinstance(report_metrics, str):
+        raise ValueError(f"report_metrics must be a list of metric names, not one string: pass "
+                         f"[{report_metrics!r}].")
+    if not (optimum is None or optimum == "auto" or (
+            isinstance(optimum, numbers.Real) and not isinstance(optimum, bool))):
+        raise ValueError(f"optimum must be a number, None or 'auto'. Got {optimum!r} instead.")
     algo = _algorithm(algorithm)
     domain = domain if domain is not None else Domain(benchmark)
+    if budget > domain.n_keys:
+        raise ValueError(f"budget {budget} exceeds the {domain.n_keys} distinct cells of the "
+                         "benchmark (no cell is queried twice); lower it.")
     space = domain.space
     metric = metric if metric is not None else benchmark.metric
     if optimum == "auto":

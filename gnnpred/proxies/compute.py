@@ -87,7 +87,11 @@ def compute(
                 f"{type(network).__name__} has no example_inputs(); pass inputs= to compute "
                 f"data-free proxies {list(names)} (only their shape matters)."
             )
-        batch = tuple(example(1))
+        # a fixed draw, off the global random state: only the shape matters, except for a
+        # graph's random edges, which then stay the same from call to call
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            batch = tuple(example(1))
     batch = tuple(t.to(device) for t in batch)
     if targets is not None:
         targets = torch.as_tensor(targets).to(device)

@@ -110,6 +110,13 @@ def _canonical_nodes(nodes: Nodes) -> Nodes:
 
 @functools.cache
 def _param_table() -> tuple[np.ndarray, int]:
+    """:func:`_count_param_table`, computed once, leaving torch's global random state as it was
+    (building the modules draws their initial weights)."""
+    with torch.random.fork_rng(devices=[]):
+        return _count_param_table()
+
+
+def _count_param_table() -> tuple[np.ndarray, int]:
     """The parameter counts that :meth:`DARTSSpace.param_counts` adds up.
 
     An edge's parameters depend only on its op, its cell's width and its stride, and the rest of

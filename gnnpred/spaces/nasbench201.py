@@ -94,6 +94,13 @@ _TEMPLATE_EDGES, _TEMPLATE_NODES = _graph_template()
 
 @functools.cache
 def _param_table() -> tuple[np.ndarray, int]:
+    """:func:`_count_param_table`, computed once, leaving torch's global random state as it was
+    (building the modules draws their initial weights)."""
+    with torch.random.fork_rng(devices=[]):
+        return _count_param_table()
+
+
+def _count_param_table() -> tuple[np.ndarray, int]:
     """The parameter counts that :meth:`NASBench201Space.param_counts` adds up.
 
     An edge's parameters depend only on its op and its stage's width, so a cell's count is a

@@ -53,6 +53,9 @@ def test_constant_prediction_gives_zero_correlation():
         (([1.0], [1.0]), ValueError, "At least 2"),
         (([1, np.nan, 3], [1, 2, 3]), ValueError, "non-finite"),
         (([1, 2, 3], [1, 2, np.inf]), ValueError, "y_pred"),
+        # tables used to be flattened and compared entry by entry (kendall 1.0 here)
+        ((np.arange(6).reshape(2, 3), np.arange(6).reshape(3, 2)), ValueError, "must be 1-D"),
+        ((np.c_[np.arange(5), np.arange(5)], np.arange(10)), ValueError, r"shape \(5, 2\)"),
     ],
 )
 def test_bad_inputs(args, exc, match):
@@ -76,3 +79,7 @@ def test_kendall_scorer_scores_an_estimator_by_kendall_tau():
     assert kendall_scorer(model, x[25:], y[25:]) == kendall_tau(y[25:], model.predict(x[25:]))
     constant = DummyRegressor().fit(x[:25], y[:25])
     assert kendall_scorer(constant, x[25:], y[25:]) == 0.0
+
+
+def test_a_column_of_scores_counts_as_a_vector():
+    assert kendall_tau(np.arange(5)[:, None], np.arange(5)) == pytest.approx(1.0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,3 +219,18 @@ def test_cells_are_named_alike_and_make_takes_the_benchmark_spec(name, cell_name
     assert all(p.kind is p.KEYWORD_ONLY and p.default is p.empty for p in params)
     cell = space.sample(np.random.default_rng(0))
     assert space.make(**{k: getattr(cell, k) for k in spec}) == cell
+
+
+def test_the_first_parameter_count_leaves_torch_global_random_state_alone():
+    # the closed-form tables are built once per process from real modules (random weights)
+    code = ("import numpy as np, torch\n"
+            "from gnnpred import get_space\n"
+            "for name in ('nasbench201', 'darts'):\n"
+            "    space = get_space(name)\n"
+            "    cells = space.sample_many(2, np.random.default_rng(0))\n"
+            "    state = torch.get_rng_state()\n"
+            "    space.param_counts(cells)\n"
+            "    assert torch.equal(state, torch.get_rng_state()), name\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -153,3 +153,21 @@ def test_replay_reads_none_as_a_failed_evaluation(embedded_bench, embedded_domai
     again = get_algorithm("random").setup(embedded_domain, 0, 3)
     again.replay([(archs[0], None), (archs[1], 91.0)])
     assert math.isnan(again.values[0]) and again.best() == (archs[1], 91.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"budget": 10**6}, "exceeds the 8765 distinct cells"),  # used to fail after every query
+    ({"budget": 5, "seed": -1}, "seed must be a non-negative int"),
+    ({"budget": 5, "seed": 1.7}, "seed must be a non-negative int"),
+    ({"budget": 5, "report_metrics": "analog_accuracy"}, "not one string"),
+    ({"budget": 5, "optimum": "94"}, "optimum must be a number"),
+])
+def test_run_search_refuses_bad_arguments_before_querying(kwargs, message, embedded_bench,
+                                                          embedded_domain, tmp_path):
+    from search.engine import run_search
+
+    budget = kwargs.pop("budget")
+    with pytest.raises(ValueError, match=message):
+        run_search("random", embedded_bench, budget, domain=embedded_domain,
+                   history=tmp_path / "h.jsonl", **kwargs)
+    assert not (tmp_path / "h.jsonl").exists() or (tmp_path / "h.jsonl").stat().st_size == 0
