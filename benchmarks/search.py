@@ -286,9 +286,26 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.budget < 1 or args.assessor_budget < 1:
+        print(f"--budget and --assessor-budget must be >= 1; got {args.budget} and "
+              f"{args.assessor_budget}", file=sys.stderr)
+        return 2
+    from search.algorithms import ALGORITHMS
+
+    algo_names = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    bad = [a for a in algo_names if a not in ALGORITHMS]
+    if not algo_names or bad:
+        print(f"--algorithms: unknown {', '.join(bad) or repr(args.algorithms)}; choose from "
+              f"{', '.join(ALGORITHMS)}", file=sys.stderr)
+        return 2
     params_json = json.dumps(params, sort_keys=True)
     if args.resume and not args.json:
         print("--resume needs --json FILE (the file that keeps the finished runs)", file=sys.stderr)
+        return 2
+    if args.json and not args.resume and Path(args.json).exists() and \
+            Path(args.json).stat().st_size > 0:
+        print(f"{args.json} holds earlier runs: pass --resume to keep them and run only the "
+              "missing ones, or choose another --json file", file=sys.stderr)
         return 2
     store: list[dict] = []  # every finished run, of all benchmarks (what --json holds)
     if args.resume and Path(args.json).exists():

@@ -334,3 +334,22 @@ def test_pool_workers_die_with_the_benchmark_process(tmp_path):
         child.wait(10)
         if worker is not None and _alive(worker):
             os.kill(worker, signal.SIGKILL)
+
+
+def test_an_earlier_json_file_is_kept_unless_resumed(bench_script, tmp_path, capsys):
+    out = tmp_path / "runs.json"
+    out.write_text(json.dumps([{"benchmark": "nb201", "algorithm": "random", "seed": 0}]))
+    before = out.read_text()
+    assert bench_script.main(["--benchmarks", "nb201", "--json", str(out)]) == 2
+    assert "pass --resume" in capsys.readouterr().err and out.read_text() == before
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--algorithms", "foo"], "--algorithms: unknown foo"),
+    (["--algorithms", ","], "--algorithms: unknown"),
+    (["--budget", "0"], "--budget and --assessor-budget must be >= 1"),
+])
+def test_bad_arguments_exit_2_before_any_run(bench_script, capsys, monkeypatch, argv, message):
+    monkeypatch.setattr(bench_script, "one_run", lambda *a, **k: pytest.fail("a run started"))
+    assert bench_script.main(["--benchmarks", "nb201", *argv]) == 2
+    assert message in capsys.readouterr().err
