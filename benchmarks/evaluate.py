@@ -141,6 +141,13 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.epochs, args.seeds, args.budget = 1, 2, 8
+    low = {"--epochs": (args.epochs, 1), "--seeds": (args.seeds, 1), "--budget": (args.budget, 1),
+           "--workers": (args.workers, 1), "--parallel-epochs": (args.parallel_epochs, 1),
+           "--image-size": (args.image_size, 8), "--channels": (args.channels, 1)}
+    bad = [f"{flag} must be >= {least} (got {value})" for flag, (value, least) in low.items()
+           if value < least]
+    if bad:  # a bad size would fail every training and print meaningless timings
+        p.error("; ".join(bad))
     SIZE.update(image_size=args.image_size, channels=args.channels)
     import datasets
     from search.domain import Domain
