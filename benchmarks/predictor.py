@@ -240,10 +240,11 @@ def speed(seed: int = 0) -> None:
 
 def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--spaces", nargs="+", default=list(DEFAULT_SPACES), choices=sorted(SPACES))
+    # None: not given (--quick then picks its own; any spelling of an explicit value wins)
+    p.add_argument("--spaces", nargs="+", default=None, choices=sorted(SPACES))
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    p.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
-    p.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    p.add_argument("--sizes", nargs="+", type=int, default=None)
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5)")
     p.add_argument("--first-seed", type=int, default=0,
                    help="first seed (tune on >= 100, report 0-4)")
     p.add_argument("--nb101-pool", type=int, default=NB101_POOL,
@@ -264,15 +265,12 @@ def parse(argv=None) -> argparse.Namespace:
                    help="only print (and rewrite the summaries of) the results in --out")
     p.add_argument("--speed", action="store_true", help="only print the fit/predict timings")
     args = p.parse_args(argv)
-    given = set(argv if argv is not None else sys.argv[1:])
-    if args.quick:
-        if "--spaces" not in given:
-            args.spaces = ["nb201"]
-        if "--sizes" not in given:
-            args.sizes = [10, 50]
-        if "--seeds" not in given:
-            args.seeds = 2
-        args.zc_cached_only = True
+    defaults = ((["nb201"], [10, 50], 2) if args.quick
+                else (list(DEFAULT_SPACES), list(SIZES), 5))
+    for name, value in zip(("spaces", "sizes", "seeds"), defaults, strict=True):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.zc_cached_only = args.zc_cached_only or args.quick
     if args.seeds < 1 or args.first_seed < 0 or min(args.sizes) < 2 or args.zc_jobs < 1:
         p.error("--seeds and --zc-jobs must be >= 1, --first-seed >= 0 and every size >= 2")
     if any(m.startswith("xgb") for m in args.methods) and not importlib.util.find_spec("xgboost"):

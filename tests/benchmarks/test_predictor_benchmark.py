@@ -99,3 +99,14 @@ def test_report_prints_the_tables_of_a_sweep_without_running(script, tmp_path, c
     assert row.split()[:5] == ["10", "rf-graf", "*", "0.300+-0.141", "0.400+-0.141"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary[0]["kendall_mean"] == pytest.approx(0.3) and summary[0]["seeds"] == 2
+
+
+def test_explicit_values_win_over_quick_in_any_spelling(script):
+    args = script.parse(["--quick", "--seeds=1", "--sizes=20", "--spaces=nbg-cora"])
+    assert (args.seeds, args.sizes, args.spaces) == (1, [20], ["nbg-cora"])  # "=" was missed
+    quick = script.parse(["--quick"])
+    assert (quick.seeds, quick.sizes, quick.spaces, quick.zc_cached_only) == (2, [10, 50],
+                                                                             ["nb201"], True)
+    full = script.parse([])
+    assert (full.seeds, full.sizes, full.zc_cached_only) == (5, list(script.SIZES), False)
+    assert full.spaces == list(script.DEFAULT_SPACES)
