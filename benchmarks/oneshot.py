@@ -201,7 +201,12 @@ def main() -> None:
         args.channels, args.nb201_cells, args.darts_cells, args.search_cells = 4, 2, 5, 2
         args.batch_size, args.image_size, args.warmup, args.steps = 16, 8, 1, 3
         args.epochs, args.steps_per_epoch = 1, 4
-    seeds = [int(s) for s in args.seeds.split(",")]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        p.error(f"--seeds must be comma-separated ints, e.g. 0,1,2 (got {args.seeds!r})")
+    if args.path is not None and not Path(args.path).is_file():
+        p.error(f"--path {args.path} is not a file")  # part 2 needs it after part 1's minutes
     cost = []
     for space in SPACES:
         for algo in ALGORITHMS:

@@ -235,9 +235,19 @@ def main() -> None:
         help="also rank N random cells with the data-dependent proxies on 64 digits images",
     )
     args = parser.parse_args()
+    bad = [f"--{name.replace('_', '-')} must be >= {least} (got {getattr(args, name)})"
+           for name, least in (("subset", 0), ("n_jobs", 1), ("chunk", 1), ("cost_cells", 0),
+                               ("neighbours", 0), ("data_dependent", 0))
+           if getattr(args, name) < least]
+    if not args.table.is_file():
+        bad.append(f"--table {args.table} is not a file")
+    if bad:
+        parser.error("; ".join(bad))
 
     space = get_space("nasbench201")
     strings, acc = read_table(args.table)
+    if args.subset > len(strings):
+        parser.error(f"--subset {args.subset} exceeds the {len(strings)} cells of {args.table}")
     idx = np.arange(len(strings))
     if args.subset:
         idx = np.sort(

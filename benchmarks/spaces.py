@@ -208,6 +208,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (1 is fastest on a busy machine)")
     args = parser.parse_args()
+    if args.threads < 1 or args.n_round < 1:
+        parser.error(f"--threads and --n-round must be >= 1 (got {args.threads}, "
+                     f"{args.n_round})")
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     print(f"torch threads: {torch.get_num_threads()}")
