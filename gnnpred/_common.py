@@ -15,9 +15,22 @@ def check_positive_int(name: str, value: object) -> int:
 
     Any integral number (Python or NumPy) counts; ``bool`` does not, although it is one.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if not _int_at_least(value, 1):
         raise ValueError(f"{name} must be a positive int. Got {value!r} instead.")
     return int(value)
+
+
+def check_int(name: str, value: object, minimum: int) -> int:
+    """``value`` as an int ``>= minimum`` (NumPy ints too, not ``bool``), or ``ValueError``
+    naming ``name`` and the bad value."""
+    if not _int_at_least(value, minimum):
+        raise ValueError(f"{name} must be an int >= {minimum}. Got {value!r} instead.")
+    return int(value)
+
+
+def _int_at_least(value: object, minimum: int) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, numbers.Integral)
+            and value >= minimum)
 
 
 def check_random_state(random_state: RandomState) -> np.random.Generator:

@@ -26,7 +26,7 @@ import logging
 import math
 from typing import Any
 
-from search.cli_config import UsageError, json_object, positive_int
+from search.cli_config import UsageError, _one_line, json_object, positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -193,20 +193,16 @@ def check_network(config: dict[str, Any], space: Any, cell: Any, *,
             raise
         except Exception as exc:  # noqa: BLE001 - user code: any failure is a usage error
             raise UsageError(f"--data {config['data']}: cannot build it "
-                             f"({type(exc).__name__}: {_line(exc)})") from None
+                             f"({type(exc).__name__}: {_one_line(exc)})") from None
     try:
         network = space.to_network(cell, **{**data_kwargs, **config["network_args"]})
     except NotImplementedError:
         raise UsageError(f"--evaluator train: the {space.name} space has no networks to train "
                          "(space.to_network); use a table evaluator.") from None
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--network-args: {_line(exc)}") from None
+        raise UsageError(f"--network-args: {_one_line(exc)}") from None
     if datamodule is not None:
         _check_batch(config, space, network, datamodule)
-
-
-def _line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 def _check_batch(config: dict[str, Any], space: Any, network: Any, datamodule: Any) -> None:
@@ -223,14 +219,14 @@ def _check_batch(config: dict[str, Any], space: Any, network: Any, datamodule: A
         batch = next(iter(datamodule.train_dataloader()))
     except Exception as exc:  # noqa: BLE001 - user code
         raise UsageError(f"--data {config['data']}: cannot read a training batch "
-                         f"({type(exc).__name__}: {_line(exc)})") from None
+                         f"({type(exc).__name__}: {_one_line(exc)})") from None
     try:
         network.eval()
         with torch.no_grad():
             logits, labels = ClassifierModule(network).logits_and_targets(batch, "train")
     except Exception as exc:  # noqa: BLE001 - user code
         raise UsageError(f"--data {config['data']} does not fit {where}: it fails on a "
-                         f"training batch ({type(exc).__name__}: {_line(exc)})") from None
+                         f"training batch ({type(exc).__name__}: {_one_line(exc)})") from None
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= logits.shape[-1]):
         raise UsageError(f"--data {config['data']} has labels up to {int(labels.max())} but "
                          f"{where} predicts {logits.shape[-1]} classes; do not set num_classes "

@@ -58,7 +58,7 @@ class Pool:
         self.index: dict = {}
         self._add(space, cells)
         if max_nodes is None:  # the space's bound, so that any of its cells can be scored
-            max_nodes = max(T.max_nodes_of(space, self.cells), space.max_nodes or 0)
+            max_nodes = space.max_nodes or T.max_nodes_of(space, self.cells)
         self.max_nodes = max_nodes
         self.graphs = T.dense_graphs(space, self.cells, self.max_nodes)
         self.embedding = torch.empty(0)

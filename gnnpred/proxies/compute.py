@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
@@ -196,15 +195,15 @@ def score(
     """
     from tqdm.auto import tqdm
 
-    from gnnpred._common import resolve_device
+    from gnnpred._common import check_int, resolve_device
 
     names = check_names(names)
     archs = space.check_archs(archs)
-    random_state = _int_at_least("random_state", random_state, 0)
-    batch_size = _int_at_least("batch_size", batch_size, 1)
-    n_jobs = _int_at_least("n_jobs", n_jobs, 1)
+    random_state = check_int("random_state", random_state, 0)
+    batch_size = check_int("batch_size", batch_size, 1)
+    n_jobs = check_int("n_jobs", n_jobs, 1)
     if num_threads is not None:
-        num_threads = _int_at_least("num_threads", num_threads, 1)
+        num_threads = check_int("num_threads", num_threads, 1)
     dev = resolve_device(device)
     kwargs = default_network_kwargs(space) if network_kwargs is None else dict(network_kwargs)
     needs_data = [n for n in names if get_proxy(n).needs_data]
@@ -274,13 +273,6 @@ def _score_parallel(
             parts.append(f.result())
             progress(len(c))
     return np.concatenate(parts, axis=0)
-
-
-def _int_at_least(name: str, value: Any, low: int) -> int:
-    """``value`` as an int (NumPy ints too) ``>= low``; raise ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}. Got {value!r} instead.")
-    return int(value)
 
 
 def _resolve_data(space: Any, archs: list, data: Any, batch_size: int, random_state: int,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from gnnpred._common import resolve_device, torch_generator
-from gnnpred.spaces.base import Arch, SearchSpace
+from gnnpred.spaces.base import Arch, SearchSpace, check_count
 
 
 class CellBatch(Sequence):
@@ -172,8 +172,7 @@ class BatchedSpace(SearchSpace):
         Raises:
             ValueError: If ``n`` is not a non-negative int.
         """
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
+        n = check_count(n)
         dev = resolve_device(device)
         tensors = self._sample_tensors(int(n), torch_generator(rng, dev), dev)
         return CellBatch(self, tensors, self._keys_of(tensors))

@@ -19,6 +19,13 @@ Arch = Hashable
 _REGISTRY: dict[str, Callable[[], SearchSpace]] = {}
 
 
+def check_count(n: object) -> int:
+    """``n`` (a number of cells to draw) as an int; ValueError unless a non-negative int."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
+    return int(n)
+
+
 class SearchSpace(ABC):
     """Base class of search spaces.
 
@@ -48,9 +55,7 @@ class SearchSpace(ABC):
         Raises:
             ValueError: If ``n`` is not a non-negative int.
         """
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
-        return [self.sample(rng) for _ in range(int(n))]
+        return [self.sample(rng) for _ in range(check_count(n))]
 
     @abstractmethod
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:

@@ -27,6 +27,7 @@ from torch_geometric.data import Batch, Data
 
 from gnnpred.spaces._nb201_batch import NB201BatchOps
 from gnnpred.spaces.base import (
+    check_count,
     fixed_structure_batch,
     one_hot,
     register_space,
@@ -159,8 +160,7 @@ class NASBench201Space(NB201BatchOps):
 
     def sample_many(self, n: int, rng: np.random.Generator) -> list[NASBench201Cell]:
         """Draw ``n`` cells uniformly with replacement (vectorised)."""
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
+        n = check_count(n)
         codes = rng.integers(0, len(OPS), size=(int(n), NUM_EDGES))
         return [self._from_indices(row) for row in codes]
 

@@ -35,7 +35,7 @@ from gnnpred.spaces._nbgraph_keys import (
     build_table,
     signature,
 )
-from gnnpred.spaces.base import fixed_structure_batch, register_space
+from gnnpred.spaces.base import check_count, fixed_structure_batch, register_space
 
 __all__ = [
     "FULL_OPS",
@@ -132,8 +132,7 @@ class NASBenchGraphSpace(NBGraphBatchOps):
 
     def sample_many(self, n: int, rng: np.random.Generator) -> list[NASBenchGraphCell]:
         """``n`` uniform canonical cells, with replacement."""
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"n must be a non-negative int. Got {n!r} instead.")
+        n = check_count(n)
         return [self._cells[int(i)] for i in rng.integers(len(self._cells), size=int(n))]
 
     def mutate(self, arch: NASBenchGraphCell, rng: np.random.Generator) -> NASBenchGraphCell:
